@@ -1,0 +1,98 @@
+"""Convergence diagnostics checked after every fit.
+
+Thresholds follow Vehtari et al. (2021): R-hat <= 1.01, bulk and tail ESS >= 100
+per chain, and no divergent transitions.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import arviz as az
+import numpy as np
+
+from .errors import ConvergenceWarning
+
+__all__ = ["RHAT_MAX", "check_convergence", "diagnose"]
+
+RHAT_MAX = 1.01
+ESS_PER_CHAIN_MIN = 100
+
+
+def diagnose(idata: az.InferenceData, var_names: Sequence[str]) -> dict:
+    """Compute R-hat, bulk/tail ESS (worst over each variable) and divergences.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+    var_names : sequence of str
+        Sampled quantities to check (the free parameters and their transforms).
+
+    Returns
+    -------
+    dict
+        ``{"divergences": int, "chains": int, "draws": int, "variables": {name: {"rhat",
+        "ess_bulk", "ess_tail"}}}`` with the worst value of each variable's elements.
+    """
+    post = idata.posterior
+    names = [v for v in var_names if v in post]
+    out: dict = {
+        "divergences": int(idata.sample_stats["diverging"].sum()),
+        "chains": int(post.sizes["chain"]),
+        "draws": int(post.sizes["draw"]),
+        "variables": {},
+    }
+    rhat = az.rhat(post, var_names=names)
+    bulk = az.ess(post, var_names=names, method="bulk")
+    tail = az.ess(post, var_names=names, method="tail")
+    for v in names:
+        out["variables"][v] = {
+            "rhat": float(np.nanmax(rhat[v].values)),
+            "ess_bulk": float(np.nanmin(bulk[v].values)),
+            "ess_tail": float(np.nanmin(tail[v].values)),
+        }
+    return out
+
+
+def check_convergence(report: dict) -> list[str]:
+    """Return the problems in a :func:`diagnose` report and warn once if there are any.
+
+    Parameters
+    ----------
+    report : dict
+        From :func:`diagnose`.
+
+    Returns
+    -------
+    list of str
+        One sentence per problem; empty when all checks pass.
+    """
+    problems = []
+    ess_min = ESS_PER_CHAIN_MIN * report["chains"]
+    if report["divergences"]:
+        problems.append(
+            f"{report['divergences']} divergent transition(s): the posterior has regions the "
+            "sampler cannot explore; raise target_accept (e.g. 0.99) or use a tighter prior on "
+            "tau"
+        )
+    for name, d in report["variables"].items():
+        if d["rhat"] > RHAT_MAX:
+            problems.append(
+                f"R-hat of {name!r} is {d['rhat']:.3f} (> {RHAT_MAX}): chains disagree; increase "
+                "tune and draws"
+            )
+        worst = min(d["ess_bulk"], d["ess_tail"])
+        if worst < ess_min:
+            problems.append(
+                f"ESS of {name!r} is {worst:.0f} (< {ess_min} = {ESS_PER_CHAIN_MIN} per chain): "
+                "increase draws, or tune if R-hat is high too"
+            )
+    if problems:
+        warnings.warn(
+            "Sampling diagnostics found problems; estimates may be unreliable:\n- "
+            + "\n- ".join(problems),
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return problems

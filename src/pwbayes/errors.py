@@ -1,0 +1,52 @@
+"""Exceptions and warnings raised by pwbayes.
+
+Every error message names the offending value, what is allowed, and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class PwbayesError(Exception):
+    """Base class of all pwbayes errors."""
+
+
+class DataError(PwbayesError, ValueError):
+    """The input data cannot be used as given (missing column, bad values...)."""
+
+
+class ArmError(DataError):
+    """An arm label could not be parsed into known intervention components."""
+
+
+class PriorError(PwbayesError, ValueError):
+    """A prior specification is invalid or names an unknown variable."""
+
+
+class SpecError(PwbayesError, ValueError):
+    """A declarative analysis spec (TOML) is invalid."""
+
+
+class ConvergenceWarning(UserWarning):
+    """The sampler's diagnostics (R-hat, ESS, divergences) indicate a problem."""
+
+
+def quote_values(values, limit: int = 8) -> str:
+    """Format a few offending values for an error message.
+
+    Parameters
+    ----------
+    values : iterable
+        The bad values.
+    limit : int
+        How many to show before summarising the rest.
+
+    Returns
+    -------
+    str
+        ``'a', 'b' and 3 more``.
+    """
+    values = list(values)
+    shown = ", ".join(repr(v) for v in values[:limit])
+    if len(values) > limit:
+        shown += f" and {len(values) - limit} more"
+    return shown

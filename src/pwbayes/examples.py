@@ -1,0 +1,67 @@
+"""Bundled example data sets.
+
+``summary_effects`` is SYNTHETIC: the real estimates of the Experimenten
+Participatiewet are not public, so the table is generated (by
+``scripts/make_summary_example.py``) to match the published facts. Every
+DataFrame returned here carries ``attrs["note"]``, which models, plots and
+reports repeat.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+from .data.synthetic import OUTCOMES, SYNTHETIC_NOTE
+from .errors import DataError
+
+__all__ = ["SUMMARY_EFFECTS_FILE", "eight_schools", "summary_effects"]
+
+SUMMARY_EFFECTS_FILE = "summary_effects_synthetic.csv"
+
+
+def summary_effects(outcome: str | None = "work_gt_8h") -> pd.DataFrame:
+    """SYNTHETIC effect estimates per municipality x arm (percentage points).
+
+    Parameters
+    ----------
+    outcome : str or None
+        One of ``"work_gt_8h"`` (default), ``"work_gt_27h"``, ``"earn_gt_70pct_wml"``;
+        ``None`` returns all outcomes (then select one before fitting).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``outcome, municipality, arm, estimate, se, n_arm, n_comparison,
+        comparison, comparison_level_pct, suspect_comparison, published_direction,
+        published_significant_90, data_source``. ``attrs["note"]`` says it is synthetic.
+    """
+    path = resources.files("pwbayes.data").joinpath("files", SUMMARY_EFFECTS_FILE)
+    with path.open("r", encoding="utf-8") as f:
+        df = pd.read_csv(f)
+    if outcome is not None:
+        if outcome not in OUTCOMES:
+            raise DataError(f"outcome={outcome!r} is not in the example; choose one of {OUTCOMES}.")
+        df = df[df["outcome"] == outcome].reset_index(drop=True)
+    df.attrs["note"] = SYNTHETIC_NOTE
+    return df
+
+
+def eight_schools() -> pd.DataFrame:
+    """Return the classic eight-schools table (Rubin 1981): SAT coaching effects and their SEs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``school``, ``estimate``, ``se`` (real published data, one component).
+    """
+    df = pd.DataFrame(
+        {
+            "school": list("ABCDEFGH"),
+            "estimate": [28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0],
+            "se": [15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0],
+        }
+    )
+    df.attrs["note"] = "Eight schools (Rubin 1981), real published data"
+    return df

@@ -1,0 +1,1 @@
+"""Models: one per module. Model code uses PyMC and never matplotlib."""

@@ -1,0 +1,1 @@
+"""Plots: one per module, functions over results. Plot code never samples."""

@@ -1,0 +1,173 @@
+"""Sampled posteriors against exact results (numerical integration / conjugacy).
+
+Tolerances are 4 Monte Carlo standard errors (ArviZ's MCSE of the mean and of the SD)
+plus a small allowance for the grid integration.
+"""
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+import pwbayes as pw
+
+pytestmark = pytest.mark.slow
+
+SCHOOLS = pw.examples.eight_schools()
+Y = SCHOOLS.estimate.to_numpy()
+S = SCHOOLS.se.to_numpy()
+MU_SD = 20.0
+TAU_SD = 10.0
+
+
+def exact_eight_schools():
+    """Posterior moments of mu and tau: mu integrated analytically, tau on a grid."""
+    tau = np.linspace(0.0, 80.0, 40001)
+    v = S[None, :] ** 2 + tau[:, None] ** 2
+    a = 1 / MU_SD**2 + (1 / v).sum(1)
+    b = (Y / v).sum(1)
+    log_lik = -0.5 * np.log(v).sum(1) - 0.5 * (Y**2 / v).sum(1) + b**2 / (2 * a) - 0.5 * np.log(a)
+    log_post = log_lik + stats.halfnorm.logpdf(tau, scale=TAU_SD)
+    w = np.exp(log_post - log_post.max())
+    w /= integrate.trapezoid(w, tau)
+
+    def moment(f):
+        return integrate.trapezoid(w * f, tau)
+
+    mu_mean = moment(b / a)
+    mu_var = moment(1 / a + (b / a) ** 2) - mu_mean**2
+    tau_mean = moment(tau)
+    tau_var = moment(tau**2) - tau_mean**2
+    return {"mu": (mu_mean, np.sqrt(mu_var)), "tau": (tau_mean, np.sqrt(tau_var))}
+
+
+def _agree(idata, name, exact_mean, exact_sd, idx=None):
+    da = idata.posterior[name] if idx is None else idata.posterior[name].isel(idx)
+    draws = da.squeeze().values  # (chain, draw)
+    mean, sd = float(draws.mean()), float(draws.std())
+    ds = az.convert_to_dataset({"x": draws})
+    mcse_mean = az.mcse(ds, method="mean")["x"].item()
+    # MCSE of the SD by the delta method (as ArviZ, whose own mcse(method="sd") trips on numpy 2)
+    sq = (draws - mean) ** 2
+    ess_sq = az.ess(az.convert_to_dataset({"x": sq}), method="mean")["x"].item()
+    mcse_sd = np.sqrt(sq.var() / ess_sq) / (2 * sd)
+    assert abs(mean - exact_mean) < 4 * mcse_mean + 1e-3 * abs(exact_sd), (name, mean, exact_mean)
+    assert abs(sd - exact_sd) < 4 * mcse_sd + 1e-3 * exact_sd, (name, sd, exact_sd)
+
+
+def test_eight_schools_matches_numerical_integration():
+    model = pw.SummaryModel(
+        SCHOOLS,
+        site="school",
+        estimate="estimate",
+        se="se",
+        priors={
+            "mu": pw.Prior("Normal", mu=0, sigma=MU_SD),
+            "tau": pw.Prior("HalfNormal", sigma=TAU_SD),
+        },
+    )
+    fit = model.fit(draws=4000, tune=1000, chains=4, random_seed=2024, progress=False)
+    assert fit.diagnostics["divergences"] == 0
+    exact = exact_eight_schools()
+    _agree(fit.idata, "mu", *exact["mu"])
+    _agree(fit.idata, "tau", *exact["tau"])
+    # the grid covers the posterior: the model is not simply returning the prior
+    assert exact["tau"][0] < 0.9 * TAU_SD * np.sqrt(2 / np.pi)
+
+
+def test_no_pooling_reproduces_each_site():
+    """pooling='none': theta_j | y ~ Normal(y_j * k_j, ...) with k_j = sd0^2/(sd0^2 + s_j^2)."""
+    sd0 = 100.0
+    model = pw.SummaryModel(
+        SCHOOLS,
+        site="school",
+        estimate="estimate",
+        se="se",
+        pooling="none",
+        priors={"beta": pw.Prior("Normal", mu=0, sigma=sd0)},
+    )
+    fit = model.fit(draws=2000, tune=1000, chains=4, random_seed=5, progress=False)
+    k = sd0**2 / (sd0**2 + S**2)
+    for j in range(len(Y)):
+        _agree(fit.idata, "theta", Y[j] * k[j], np.sqrt(k[j]) * S[j], idx={"row": j})
+    eff = fit.effects()
+    np.testing.assert_allclose(eff[eff.estimand == "theta"]["mean"], Y, atol=1.5)
+
+
+def test_full_pooling_is_precision_weighted_mean():
+    sd0 = 1000.0
+    model = pw.SummaryModel(
+        SCHOOLS,
+        site="school",
+        estimate="estimate",
+        se="se",
+        pooling="full",
+        priors={"mu": pw.Prior("Normal", mu=0, sigma=sd0)},
+    )
+    fit = model.fit(draws=2000, tune=1000, chains=4, random_seed=6, progress=False)
+    w = 1 / S**2
+    _agree(fit.idata, "mu", (w * Y).sum() / (w.sum() + sd0**-2), (w.sum() + sd0**-2) ** -0.5)
+    # every school's theta equals the common mean
+    theta = fit.idata.posterior["theta"]
+    np.testing.assert_allclose(theta.std("row"), 0.0, atol=1e-9)
+
+
+def test_example_fit_contract(fitted_example):
+    """The bundled example: real names in coords, converged, effects per DESIGN.md."""
+    post = fitted_example.idata.posterior
+    assert list(post["beta"].coords["site"].values)[:2] == ["Deventer", "Tilburg"]
+    assert post["tau"].dims == ("chain", "draw", "component")
+    assert post["theta_new"].dims == ("chain", "draw", "component")
+    assert fitted_example.diagnostics["problems"] == []
+    eff = fitted_example.effects()
+    assert set(eff.level) == {"site", "pooled", "new_site"}
+    pooled = eff[(eff.level == "pooled") & eff.component.notna()]
+    assert list(pooled.component) == [
+        "zelf_in_actie",
+        "extra_hulp",
+        "werken_loont",
+        "werkbonus",
+        "app",
+        "keuze",
+    ]
+    # shrinkage: every partially pooled estimate is nearer the pooled arm effect than its own
+    pf = fitted_example.pooling_factors()
+    assert ((pf.pooling_factor > 0) & (pf.pooling_factor < 1)).all()
+
+
+def test_interactions_and_bias_fit():
+    data = pw.examples.summary_effects()
+    model = pw.SummaryModel(
+        data,
+        site="municipality",
+        arm="arm",
+        estimate="estimate",
+        se="se",
+        interactions=True,
+        suspect=["Nijmegen", "Tilburg"],
+    )
+    fit = model.fit(draws=1000, tune=1000, chains=4, random_seed=3, progress=False)
+    post = fit.idata.posterior
+    assert post["interaction"].dims == ("chain", "draw", "combined_arm")
+    assert list(post["bias"].coords["bias_site"].values) == ["Tilburg", "Nijmegen"]
+    assert fit.config["suspect_rows"][0].startswith("Tilburg")
+    # mu_arm of a combined arm includes its interaction term
+    arm = "Zelf in Actie + Werken Loont"
+    expected = post["mu"].sel(component=["zelf_in_actie", "werken_loont"]).sum("component") + post[
+        "interaction"
+    ].sel(combined_arm=arm)
+    np.testing.assert_allclose(post["mu_arm"].sel(arm=arm), expected)
+
+
+def test_pymc_sampler_fallback():
+    model = pw.SummaryModel(SCHOOLS, site="school", estimate="estimate", se="se")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pw.ConvergenceWarning)
+        fit = model.fit(
+            draws=200, tune=200, chains=2, random_seed=1, sampler="pymc", progress=False
+        )
+    assert fit.config["sampling"]["sampler"] == "pymc"
+    assert fit.idata.posterior["mu"].shape == (2, 200, 1)
+    assert "theta_new" in fit.idata.posterior

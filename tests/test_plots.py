@@ -1,0 +1,41 @@
+import matplotlib.pyplot as plt
+import pytest
+
+import pwbayes as pw
+from pwbayes.plots.forest import plot_forest
+from tests.conftest import COLUMNS, fake_result
+
+
+def test_forest_one_panel_per_arm(fake_example_result):
+    fig = plot_forest(fake_example_result)
+    axes = [ax for ax in fig.axes if ax.axison]
+    assert [ax.get_title().replace("\n", " ") for ax in axes] == fake_example_result.config["arms"]
+    # Utrecht/Groningen/Wageningen + pooled + new site for the single-component arms
+    ticks = [t.get_text() for t in axes[5].get_yticklabels()]
+    assert ticks == ["Utrecht", "Groningen", "Wageningen", "pooled", "new site"]
+    texts = " ".join(t.get_text() for t in fig.texts)
+    assert "SYNTHETIC" in texts
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == [
+        "site alone (its own estimate)",
+        "pwbayes, partial pooling",
+        "fully pooled (common effect)",
+        "new site (prediction)",
+    ]
+    plt.close(fig)
+
+
+def test_forest_subset_and_bad_arm(fake_example_result):
+    fig = fake_example_result.plot_forest(arms=["Werken Loont"])
+    assert sum(ax.axison for ax in fig.axes) == 1
+    plt.close(fig)
+    with pytest.raises(ValueError, match="Unknown arm"):
+        plot_forest(fake_example_result, arms=["Basisbaan"])
+
+
+def test_forest_no_pooling_has_no_pooled_rows(example_data):
+    result = fake_result(pw.SummaryModel(example_data, **COLUMNS, pooling="none"))
+    fig = plot_forest(result, arms=["Extra Hulp"])
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ticks == ["Utrecht", "Groningen", "Wageningen"]
+    plt.close(fig)

@@ -1,0 +1,88 @@
+import pytest
+
+import pwbayes as pw
+from tests.conftest import COLUMNS
+
+
+def test_defaults_visible_and_scaled(example_model):
+    priors = example_model.priors
+    assert set(priors) == {"mu", "tau"}
+    s = example_model.data.rows["se"].median()
+    assert priors["tau"].dist == "HalfNormal"
+    assert priors["tau"].params["sigma"] == pytest.approx(s, rel=0.05)
+    assert priors["mu"].params["sigma"] == pytest.approx(2.5 * s, rel=0.05)
+    assert "tau ~ HalfNormal" in repr(example_model)
+
+
+def test_user_priors_override(example_data):
+    model = pw.SummaryModel(
+        example_data,
+        **COLUMNS,
+        priors={
+            "tau": pw.Prior("HalfNormal", sigma=2.0),
+            "mu[werken_loont]": {"dist": "Normal", "mu": 1.0, "sigma": 3.0},
+        },
+    )
+    assert model.priors["tau"] == pw.Prior("HalfNormal", sigma=2.0)
+    assert model.priors["mu[werken_loont]"].params == {"mu": 1.0, "sigma": 3.0}
+    # the override reaches the PyMC graph: per-component sigma vector
+    mu_rv = model.model["mu"]
+    sigma = mu_rv.owner.inputs[-1].eval()
+    comps = model.coords["component"]
+    assert sigma[comps.index("werken_loont")] == 3.0
+    assert sigma[comps.index("zelf_in_actie")] == model.priors["mu"].params["sigma"]
+
+
+def test_unknown_prior_variable(example_data):
+    with pytest.raises(pw.PriorError, match=r"'sigma_site'.*mu .*tau"):
+        pw.SummaryModel(
+            example_data, **COLUMNS, priors={"sigma_site": pw.Prior("HalfNormal", sigma=1)}
+        )
+
+
+def test_prior_for_absent_variable(example_data):
+    with pytest.raises(pw.PriorError, match="'tau'"):
+        pw.SummaryModel(
+            example_data, **COLUMNS, pooling="full", priors={"tau": pw.Prior("HalfNormal", sigma=1)}
+        )
+
+
+def test_tau_needs_positive_prior(example_data):
+    with pytest.raises(pw.PriorError, match="positive distribution"):
+        pw.SummaryModel(example_data, **COLUMNS, priors={"tau": pw.Prior("Normal", mu=0, sigma=1)})
+
+
+def test_per_component_prior_must_keep_family(example_data):
+    with pytest.raises(pw.PriorError, match="family"):
+        pw.SummaryModel(
+            example_data, **COLUMNS, priors={"tau[app]": pw.Prior("HalfCauchy", beta=1)}
+        )
+
+
+def test_per_component_prior_unknown_component(example_data):
+    with pytest.raises(pw.PriorError, match="'basisbaan'"):
+        pw.SummaryModel(
+            example_data, **COLUMNS, priors={"mu[basisbaan]": pw.Prior("Normal", mu=0, sigma=1)}
+        )
+
+
+@pytest.mark.parametrize(
+    ("dist", "params", "match"),
+    [
+        ("Norma", {"mu": 0, "sigma": 1}, "Unknown prior distribution"),
+        ("Normal", {"mu": 0}, "exactly the parameters"),
+        ("Normal", {"mu": 0, "sd": 1}, "exactly the parameters"),
+        ("HalfNormal", {"sigma": -1}, "must be > 0"),
+        ("Normal", {"mu": float("nan"), "sigma": 1}, "finite"),
+        ("Uniform", {"lower": 2, "upper": 1}, "lower < upper"),
+    ],
+)
+def test_bad_prior(dist, params, match):
+    with pytest.raises(pw.PriorError, match=match):
+        pw.Prior(dist, **params)
+
+
+def test_prior_roundtrip():
+    p = pw.Prior("StudentT", nu=3, mu=0, sigma=2.5)
+    assert pw.Prior.from_value(p.to_dict()) == p
+    assert repr(p) == "StudentT(nu=3, mu=0, sigma=2.5)"
