@@ -171,3 +171,22 @@ def test_pymc_sampler_fallback():
     assert fit.config["sampling"]["sampler"] == "pymc"
     assert fit.idata.posterior["mu"].shape == (2, 200, 1)
     assert "theta_new" in fit.idata.posterior
+
+
+def test_compiled_model_reused_with_new_data():
+    """A second model of the same structure reuses the compiled sampler with its own data."""
+    from pwbayes import sampling
+
+    sd0 = 1000.0
+    priors = {"mu": pw.Prior("Normal", mu=0, sigma=sd0)}
+    kw = {"site": "school", "estimate": "estimate", "se": "se", "pooling": "full", "priors": priors}
+    first = pw.SummaryModel(SCHOOLS, **kw)
+    first.fit(draws=500, chains=2, random_seed=1, progress=False)
+    n_cached = len(sampling._COMPILED)
+    shifted = SCHOOLS.assign(estimate=SCHOOLS.estimate + 10.0)
+    second = pw.SummaryModel(shifted, **kw)
+    assert second._structure_key() == first._structure_key()
+    fit = second.fit(draws=2000, chains=4, random_seed=2, progress=False)
+    assert len(sampling._COMPILED) == n_cached  # nothing compiled again
+    w = 1 / S**2
+    _agree(fit.idata, "mu", (w * (Y + 10)).sum() / (w.sum() + sd0**-2), (w.sum() + sd0**-2) ** -0.5)

@@ -96,7 +96,9 @@ def add_derived_quantities(
         "observed_data": xr.Dataset({"y": ("row", np.asarray(rows["estimate"]))}, coords=row_coord),
         "constant_data": xr.Dataset({"se": ("row", np.asarray(rows["se"]))}, coords=row_coord),
     }
-    idata.add_groups({k: v for k, v in groups.items() if k not in idata.groups()})
+    missing = {k: v for k, v in groups.items() if k not in idata.groups()}
+    if missing:
+        idata.add_groups(missing)
     return idata
 
 

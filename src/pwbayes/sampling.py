@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 import arviz as az
@@ -19,6 +21,10 @@ import pymc as pm
 __all__ = ["SAMPLERS", "available_sampler", "compile_model", "run_sampler"]
 
 SAMPLERS = ("auto", "nutpie", "pymc")
+
+#: Compiled nutpie models by structure key (least recently used dropped first).
+_COMPILED: OrderedDict[str, Any] = OrderedDict()
+_CACHE_SIZE = 16
 
 
 def available_sampler(requested: str = "auto") -> str:
@@ -42,13 +48,39 @@ def available_sampler(requested: str = "auto") -> str:
     return requested
 
 
-def compile_model(model: pm.Model, sampler: str) -> Any:
-    """Compile ``model`` for ``sampler`` (nutpie only; PyMC compiles inside ``pm.sample``)."""
+def compile_model(
+    model: pm.Model,
+    sampler: str,
+    *,
+    key: str | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> Any:
+    """Compile ``model`` for ``sampler`` (nutpie only; PyMC compiles inside ``pm.sample``).
+
+    Parameters
+    ----------
+    model : pymc.Model
+    sampler : {"nutpie", "pymc"}
+    key : str, optional
+        Structure key: models with the same key differ only in their ``pm.Data``
+        values, so a compiled model is reused with ``data`` swapped in (compiling takes
+        seconds, sampling the summary example well under one).
+    data : mapping, optional
+        Current values of the model's ``pm.Data`` containers.
+    """
     if sampler != "nutpie":
         return None
     import nutpie
 
-    return nutpie.compile_pymc_model(model)
+    if key is not None and key in _COMPILED:
+        _COMPILED.move_to_end(key)
+        return _COMPILED[key].with_data(**(data or {}))
+    compiled = nutpie.compile_pymc_model(model)
+    if key is not None:
+        _COMPILED[key] = compiled
+        while len(_COMPILED) > _CACHE_SIZE:
+            _COMPILED.popitem(last=False)
+    return compiled
 
 
 def run_sampler(

@@ -14,6 +14,7 @@ because all arms of a site are compared with the same comparison group.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -206,6 +207,21 @@ class SummaryModel:
         user = self._priors.base.get("mu")
         return user if user is not None and user.dist == "Normal" else self._defaults["mu"]
 
+    def _structure_key(self) -> str:
+        """Identify the model graph up to the values of ``estimate`` and ``se``."""
+        d = self.data
+        parts = (
+            self.pooling,
+            self.interactions,
+            sorted((k, tuple(v)) for k, v in self.coords.items()),
+            sorted(self._priors.table().items()),
+            d.site_index.tobytes(),
+            d.arm_index.tobytes(),
+            d.design.tobytes(),
+            d.rows["suspect"].to_numpy().tobytes(),
+        )
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
     # ------------------------------------------------------------------ building
     def _build(self) -> pm.Model:
         d = self.data
@@ -249,19 +265,15 @@ class SummaryModel:
                 )
                 flag = d.rows["suspect"].to_numpy(dtype=float)
                 mean = theta + bias[b_idx] * flag
-            pm.Normal(
-                "y",
-                mu=mean,
-                sigma=d.rows["se"].to_numpy(),
-                observed=d.rows["estimate"].to_numpy(),
-                dims="row",
-            )
+            y = pm.Data("estimate", d.rows["estimate"].to_numpy(), dims="row")
+            se = pm.Data("se", d.rows["se"].to_numpy(), dims="row")
+            pm.Normal("y", mu=mean, sigma=se, observed=y, dims="row")
         return model
 
     # ------------------------------------------------------------------ fitting
     def fit(
         self,
-        draws: int = 1000,
+        draws: int = 2000,
         tune: int = 1000,
         chains: int = 4,
         random_seed: int | None = None,
@@ -275,7 +287,8 @@ class SummaryModel:
         Parameters
         ----------
         draws, tune : int
-            Kept draws and tuning steps per chain.
+            Kept draws and tuning steps per chain. 2000 draws x 4 chains give a bulk ESS
+            above 1,000 for every ``mu`` and ``tau`` of the example in about a second.
         chains : int
             Number of chains (run on up to as many cores as the machine has).
         random_seed : int, optional
@@ -295,7 +308,13 @@ class SummaryModel:
         """
         engine = available_sampler(sampler)
         if engine not in self._compiled:
-            self._compiled[engine] = compile_model(self.model, engine)
+            values = {
+                "estimate": self.data.rows["estimate"].to_numpy(),
+                "se": self.data.rows["se"].to_numpy(),
+            }
+            self._compiled[engine] = compile_model(
+                self.model, engine, key=self._structure_key(), data=values
+            )
         idata = run_sampler(
             self.model,
             sampler=engine,
