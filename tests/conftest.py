@@ -1,18 +1,11 @@
-import os
-
 import matplotlib
 
 matplotlib.use("Agg")
 
-import arviz as az  # noqa: E402
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from helpers import COLUMNS, fake_result  # noqa: E402
 
 import pwbayes as pw  # noqa: E402
-from pwbayes.diagnostics import diagnose  # noqa: E402
-from pwbayes.results import SummaryResult, add_derived_quantities  # noqa: E402
-
-COLUMNS = {"site": "municipality", "arm": "arm", "estimate": "estimate", "se": "se"}
 
 
 @pytest.fixture
@@ -23,54 +16,6 @@ def example_data():
 @pytest.fixture
 def example_model(example_data):
     return pw.SummaryModel(example_data, **COLUMNS)
-
-
-def fake_result(model, seed=0, chains=2, draws=500, mu_loc=None, tau_scale=1.0):
-    """A result with a known posterior: mu_c ~ N(loc_c, 1), tau_c ~ |N(0, tau_scale)|."""
-    rng = np.random.default_rng(seed)
-    coords = model.coords
-    n_site, n_comp, _n_row = len(coords["site"]), len(coords["component"]), len(coords["row"])
-    loc = np.arange(n_comp, dtype=float) if mu_loc is None else np.asarray(mu_loc, float)
-    post = {}
-    if model.pooling in ("partial", "full"):
-        post["mu"] = loc + rng.standard_normal((chains, draws, n_comp))
-    if model.pooling == "partial":
-        post["tau"] = np.abs(rng.normal(0, tau_scale, (chains, draws, n_comp)))
-        post["beta"] = post["mu"][:, :, None, :] + post["tau"][:, :, None, :] * rng.standard_normal(
-            (chains, draws, n_site, n_comp)
-        )
-    elif model.pooling == "full":
-        post["beta"] = np.repeat(post["mu"][:, :, None, :], n_site, axis=2)
-    else:
-        post["beta"] = rng.standard_normal((chains, draws, n_site, n_comp))
-    x_row = model.data.design[model.data.arm_index]
-    post["theta"] = np.einsum("cdrk,rk->cdr", post["beta"][:, :, model.data.site_index, :], x_row)
-    dims = {
-        "mu": ["component"],
-        "tau": ["component"],
-        "beta": ["site", "component"],
-        "theta": ["row"],
-    }
-    idata = az.from_dict(
-        posterior=post,
-        sample_stats={"diverging": np.zeros((chains, draws), dtype=bool)},
-        coords={k: coords[k] for k in ("site", "component", "row")},
-        dims={k: v for k, v in dims.items() if k in post},
-    )
-    config = model.config()
-    config["sampling"] = {
-        "sampler": "fake",
-        "draws": draws,
-        "tune": 0,
-        "chains": chains,
-        "random_seed": seed,
-        "target_accept": 0.9,
-    }
-    idata = add_derived_quantities(idata, config, seed)
-    report = diagnose(idata, list(post))
-    report["problems"] = []
-    config["diagnostics"] = report
-    return SummaryResult(idata, config)
 
 
 @pytest.fixture
@@ -84,7 +29,3 @@ def fitted_example():
     data = pw.examples.summary_effects()
     model = pw.SummaryModel(data, **COLUMNS)
     return model.fit(draws=1000, tune=1000, chains=2, random_seed=11, progress=False)
-
-
-def notebook_draws() -> str:
-    return os.environ.get("PWBAYES_NOTEBOOK_DRAWS", "200")

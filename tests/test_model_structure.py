@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from helpers import COLUMNS
 
 import pwbayes as pw
-from tests.conftest import COLUMNS
 
 
 def _dims(model, name):

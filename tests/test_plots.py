@@ -1,9 +1,9 @@
 import matplotlib.pyplot as plt
 import pytest
+from helpers import COLUMNS, fake_result
 
 import pwbayes as pw
 from pwbayes.plots.forest import plot_forest
-from tests.conftest import COLUMNS, fake_result
 
 
 def test_forest_one_panel_per_arm(fake_example_result):

@@ -1,7 +1,7 @@
 import pytest
+from helpers import COLUMNS
 
 import pwbayes as pw
-from tests.conftest import COLUMNS
 
 
 def test_defaults_visible_and_scaled(example_model):

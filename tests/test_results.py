@@ -6,12 +6,12 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import COLUMNS, fake_result
 from scipy import stats
 
 import pwbayes as pw
 from pwbayes.diagnostics import check_convergence, diagnose
 from pwbayes.results import hdi
-from tests.conftest import COLUMNS, fake_result
 
 EFFECT_COLUMNS = [
     "level",

@@ -1,9 +1,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import COLUMNS
 
 import pwbayes as pw
-from tests.conftest import COLUMNS
 
 
 def _model(df, **kw):

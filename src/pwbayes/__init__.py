@@ -1,4 +1,10 @@
-"""pwbayes: Bayesian hierarchical pooling of small multi-site randomised experiments."""
+"""pwbayes: Bayesian hierarchical pooling of small multi-site randomised experiments.
+
+The model classes load PyMC; they are imported on first use, so that the data layer
+(``pwbayes.arms``, ``pwbayes.data``, ``pwbayes.examples``) works with pandas alone.
+"""
+
+from importlib import import_module
 
 from . import examples
 from .arms import known_components, parse_arm, register_component
@@ -11,11 +17,15 @@ from .errors import (
     PwbayesError,
     SpecError,
 )
-from .models.summary import SummaryModel
 from .priors import Prior
-from .results import SummaryResult, load_result
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "SummaryModel": "pwbayes.models.summary",
+    "SummaryResult": "pwbayes.results",
+    "load_result": "pwbayes.results",
+}
 
 __all__ = [
     "ArmError",
@@ -34,3 +44,13 @@ __all__ = [
     "published",
     "register_component",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'pwbayes' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
