@@ -122,3 +122,14 @@ def test_cli_example_writes_outputs(tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "SYNTHETIC" in report and "| Utrecht | Extra Hulp |" in report
     assert pw.load_result(out / "result.nc").config["sampling"]["draws"] == 1000
+
+
+@pytest.mark.parametrize("outcome", ["work_gt_8h", "work_gt_27h", "earn_gt_70pct_wml"])
+def test_example_specs_reproduce_cli_example(outcome):
+    """`pwbayes fit models/example_<outcome>.toml` runs what `pwbayes example` runs."""
+    from pwbayes.cli import EXAMPLE_SPEC
+
+    spec = load_spec(ROOT / "models" / f"example_{outcome}.toml")
+    assert spec["data"] == {**EXAMPLE_SPEC["data"], "filter": {"outcome": outcome}}
+    for section in ("columns", "model", "sampling"):
+        assert spec[section] == EXAMPLE_SPEC[section]

@@ -15,12 +15,13 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}"
 
 
-def _effect_lines(eff, level: str, key: str) -> list[str]:
+def _effect_lines(eff, level: str, key: str, labels: dict[str, str]) -> list[str]:
     sub = eff[(eff.level == level) & eff[key].notna()]
     lines = [f"| {key} | mean | 90% HDI | P(>0) |", "| --- | ---: | ---: | ---: |"]
     for _, r in sub.iterrows():
         lines.append(
-            f"| {r[key]} | {_fmt(r['mean'])} | [{_fmt(r['hdi_low'])}, {_fmt(r['hdi_high'])}] "
+            f"| {labels.get(r[key], r[key])} | {_fmt(r['mean'])} | "
+            f"[{_fmt(r['hdi_low'])}, {_fmt(r['hdi_high'])}] "
             f"| {r['p_positive']:.2f} |"
         )
     return lines
@@ -70,6 +71,7 @@ def write_outputs(
         out["posterior"] = result.save(folder / "result.nc")
     cfg = result.config
     diag = result.diagnostics
+    labels = cfg.get("component_labels", {})
     lines = [f"# {title or 'pwbayes: pooled effects'}", ""]
     if result.note:
         lines += [f"> **{result.note}.**", ""]
@@ -89,9 +91,11 @@ def write_outputs(
         rows = cfg["excluded_rows"] or cfg["suspect_rows"]
         lines += [f"Rows with a suspect comparison group, {what}: {', '.join(rows)}.", ""]
     if cfg["pooling"] != "none":
-        lines += ["## Pooled effect per component", ""] + _effect_lines(eff, "pooled", "component")
+        lines += ["## Pooled effect per component", ""] + _effect_lines(
+            eff, "pooled", "component", labels
+        )
         lines += ["", "## Effect in a new municipality, per arm", ""]
-        lines += _effect_lines(eff, "new_site", "arm")
+        lines += _effect_lines(eff, "new_site", "arm", {})
     het = result.heterogeneity()
     if len(het):
         lines += [
@@ -102,7 +106,8 @@ def write_outputs(
             "| --- | ---: | ---: |",
         ]
         lines += [
-            f"| {r.component} | {_fmt(r['mean'])} | [{_fmt(r.hdi_low)}, {_fmt(r.hdi_high)}] |"
+            f"| {labels.get(r.component, r.component)} | {_fmt(r['mean'])} | "
+            f"[{_fmt(r.hdi_low)}, {_fmt(r.hdi_high)}] |"
             for _, r in het.iterrows()
         ]
     lines += [

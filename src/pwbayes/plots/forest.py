@@ -110,6 +110,9 @@ def plot_forest(
             labels.append("new site")
             y -= 1
         ax.axvline(0, color="black", lw=0.8)
+        if show_probability:  # room for the P(>0) labels right of the intervals
+            lo, hi = ax.get_xlim()
+            ax.set_xlim(lo, hi + 0.2 * (hi - lo))
         ax.set_yticks(-np.arange(len(labels)))
         ax.set_yticklabels(labels)
         ax.set_ylim(y + 0.4, 0.6)
