@@ -7,6 +7,7 @@ from pwbayes.diagnostics import diagnose
 from pwbayes.results import SummaryResult, add_derived_quantities
 
 COLUMNS = {"site": "municipality", "arm": "arm", "estimate": "estimate", "se": "se"}
+SCHOOL_COLUMNS = {"site": "school", "estimate": "estimate", "se": "se"}
 
 
 def fake_result(model, seed=0, chains=2, draws=500, mu_loc=None, tau_scale=1.0):

@@ -9,6 +9,7 @@ import warnings
 import arviz as az
 import numpy as np
 import pytest
+from helpers import COLUMNS, SCHOOL_COLUMNS
 from scipy import integrate, stats
 
 import pwbayes as pw
@@ -60,9 +61,7 @@ def _agree(idata, name, exact_mean, exact_sd, idx=None):
 def test_eight_schools_matches_numerical_integration():
     model = pw.SummaryModel(
         SCHOOLS,
-        site="school",
-        estimate="estimate",
-        se="se",
+        **SCHOOL_COLUMNS,
         priors={
             "mu": pw.Prior("Normal", mu=0, sigma=MU_SD),
             "tau": pw.Prior("HalfNormal", sigma=TAU_SD),
@@ -82,9 +81,7 @@ def test_no_pooling_reproduces_each_site():
     sd0 = 100.0
     model = pw.SummaryModel(
         SCHOOLS,
-        site="school",
-        estimate="estimate",
-        se="se",
+        **SCHOOL_COLUMNS,
         pooling="none",
         priors={"beta": pw.Prior("Normal", mu=0, sigma=sd0)},
     )
@@ -100,9 +97,7 @@ def test_full_pooling_is_precision_weighted_mean():
     sd0 = 1000.0
     model = pw.SummaryModel(
         SCHOOLS,
-        site="school",
-        estimate="estimate",
-        se="se",
+        **SCHOOL_COLUMNS,
         pooling="full",
         priors={"mu": pw.Prior("Normal", mu=0, sigma=sd0)},
     )
@@ -141,10 +136,7 @@ def test_interactions_and_bias_fit():
     data = pw.examples.summary_effects()
     model = pw.SummaryModel(
         data,
-        site="municipality",
-        arm="arm",
-        estimate="estimate",
-        se="se",
+        **COLUMNS,
         interactions=True,
         suspect=["Nijmegen", "Tilburg"],
     )
@@ -162,7 +154,7 @@ def test_interactions_and_bias_fit():
 
 
 def test_pymc_sampler_fallback():
-    model = pw.SummaryModel(SCHOOLS, site="school", estimate="estimate", se="se")
+    model = pw.SummaryModel(SCHOOLS, **SCHOOL_COLUMNS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pw.ConvergenceWarning)
         fit = model.fit(
@@ -179,7 +171,7 @@ def test_compiled_model_reused_with_new_data():
 
     sd0 = 1000.0
     priors = {"mu": pw.Prior("Normal", mu=0, sigma=sd0)}
-    kw = {"site": "school", "estimate": "estimate", "se": "se", "pooling": "full", "priors": priors}
+    kw = {**SCHOOL_COLUMNS, "pooling": "full", "priors": priors}
     first = pw.SummaryModel(SCHOOLS, **kw)
     first.fit(draws=500, chains=2, random_seed=1, progress=False)
     n_cached = len(sampling._COMPILED)

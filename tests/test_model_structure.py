@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import COLUMNS
+from helpers import COLUMNS, SCHOOL_COLUMNS
 
 import pwbayes as pw
 
@@ -82,7 +82,7 @@ def test_interactions(example_data):
 def test_interactions_need_combined_arms():
     data = pw.examples.eight_schools()
     with pytest.raises(pw.DataError, match="no arm combines"):
-        pw.SummaryModel(data, site="school", estimate="estimate", se="se", interactions=True)
+        pw.SummaryModel(data, **SCHOOL_COLUMNS, interactions=True)
 
 
 def test_bias_rows(example_data):
@@ -111,9 +111,7 @@ def test_excluded_rows(example_data):
 
 
 def test_eight_schools_any_sites():
-    model = pw.SummaryModel(
-        pw.examples.eight_schools(), site="school", estimate="estimate", se="se"
-    )
+    model = pw.SummaryModel(pw.examples.eight_schools(), **SCHOOL_COLUMNS)
     assert model.coords["site"] == list("ABCDEFGH")
     assert model.coords["component"] == ["effect"]
     assert model.model["beta"].type.shape[0] in (8, None)
@@ -135,9 +133,7 @@ def test_fixed_effect_reference_is_precision_weighted_mean():
     data = pw.examples.eight_schools()
     model = pw.SummaryModel(
         data,
-        site="school",
-        estimate="estimate",
-        se="se",
+        **SCHOOL_COLUMNS,
         pooling="full",
         priors={"mu": pw.Prior("Normal", mu=0, sigma=1e6)},
     )
