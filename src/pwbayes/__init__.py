@@ -9,6 +9,7 @@ from importlib import import_module
 from . import examples
 from .arms import known_components, parse_arm, register_component
 from .data import published
+from .data.site_estimates import site_estimates
 from .errors import (
     ArmError,
     ConvergenceWarning,
@@ -22,6 +23,8 @@ from .priors import Prior
 __version__ = "0.1.0"
 
 _LAZY = {
+    "PersonModel": "pwbayes.models.person",
+    "PersonResult": "pwbayes.results",
     "SummaryModel": "pwbayes.models.summary",
     "SummaryResult": "pwbayes.results",
     "load_result": "pwbayes.results",
@@ -31,6 +34,8 @@ __all__ = [
     "ArmError",
     "ConvergenceWarning",
     "DataError",
+    "PersonModel",
+    "PersonResult",
     "Prior",
     "PriorError",
     "PwbayesError",
@@ -43,6 +48,7 @@ __all__ = [
     "parse_arm",
     "published",
     "register_component",
+    "site_estimates",
 ]
 
 

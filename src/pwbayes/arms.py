@@ -55,7 +55,8 @@ _BUILTIN_ALIASES = {
 }
 
 
-def _normalise(text: str) -> str:
+def normalise_label(text: str) -> str:
+    """Lower-case a label and fold spaces, underscores and hyphens (for matching)."""
     return re.sub(r"[\s_\-]+", " ", text.strip().lower())
 
 
@@ -94,7 +95,7 @@ class ArmParser:
             )
         self.components.setdefault(name, display or name)
         for phrase in (name, display or name, *aliases):
-            self.aliases[_normalise(phrase)] = (name,)
+            self.aliases[normalise_label(phrase)] = (name,)
 
     def known(self) -> list[str]:
         """Return the registered component names in canonical order."""
@@ -125,7 +126,7 @@ class ArmParser:
                 f"Arm label {label!r} is empty or not text. Write the components joined by '+', "
                 f"e.g. 'Zelf in Actie + Werken Loont'. Known components: {self._known_text()}."
             )
-        if _normalise(label) in COMPARISON_LABELS:
+        if normalise_label(label) in COMPARISON_LABELS:
             if allow_empty:
                 return ()
             raise ArmError(
@@ -135,7 +136,7 @@ class ArmParser:
             )
         found: set[str] = set()
         for part in label.split("+"):
-            key = _normalise(part)
+            key = normalise_label(part)
             if key not in self.aliases:
                 raise ArmError(
                     f"Unknown component {part.strip()!r} in arm label {label!r}. Known components: "

@@ -13,10 +13,11 @@ from importlib import resources
 
 import pandas as pd
 
+from .data.population import simulate_participants
 from .data.synthetic import OUTCOMES, SYNTHETIC_NOTE
 from .errors import DataError
 
-__all__ = ["SUMMARY_EFFECTS_FILE", "eight_schools", "summary_effects"]
+__all__ = ["SUMMARY_EFFECTS_FILE", "eight_schools", "simulate_participants", "summary_effects"]
 
 SUMMARY_EFFECTS_FILE = "summary_effects_synthetic.csv"
 

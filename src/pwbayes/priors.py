@@ -42,6 +42,10 @@ VARIABLE_DOC = {
     "beta": "each site's component effect (pooling='none')",
     "interaction": "extra effect of a combined arm beyond the sum of its components",
     "bias": "bias of a suspect comparison group, per flagged site",
+    "alpha_mu": "mean of the site intercepts (person-level model)",
+    "alpha_sd": "between-site SD of the intercepts (person-level model)",
+    "gamma": "effect of each standardised covariate (person-level model)",
+    "sigma": "residual SD of a score outcome (person-level model, family='normal')",
 }
 
 
@@ -229,7 +233,7 @@ def resolve_priors(
                 f"priors['{var}'] to a {prior.dist} prior as well."
             )
         per_component.setdefault(var, {})[comp] = prior
-    for var in ("tau",):
+    for var in ("tau", "alpha_sd", "sigma"):
         if var in base and not base[var].positive:
             raise PriorError(
                 f"Prior for {var!r} is {base[var]!r}, but a standard deviation needs a positive "

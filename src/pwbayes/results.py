@@ -14,7 +14,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["HDI_PROB", "SummaryResult", "add_derived_quantities", "hdi", "load_result"]
+from .errors import DataError, PwbayesError
+
+__all__ = [
+    "HDI_PROB",
+    "PersonResult",
+    "SummaryResult",
+    "add_derived_quantities",
+    "hdi",
+    "load_result",
+]
 
 #: The published figures show 90% intervals; so do we by default.
 HDI_PROB = 0.9
@@ -147,10 +156,27 @@ class SummaryResult:
     def _draws(self, name: str) -> xr.DataArray:
         return self.idata.posterior[name].stack(sample=("chain", "draw")).transpose("sample", ...)
 
-    def _rows(self, name, level, key_dims, hdi_prob, threshold, mask=None) -> list[dict]:
-        if name not in self.idata.posterior:
+    #: Estimands of the effects table, in order: (estimand, level, dims).
+    _ESTIMANDS = (
+        ("beta", "site", ("site", "component")),
+        ("theta", "site", ("row",)),
+        ("mu", "pooled", ("component",)),
+        ("mu_arm", "pooled", ("arm",)),
+        ("theta_new", "new_site", ("component",)),
+        ("theta_new_arm", "new_site", ("arm",)),
+    )
+
+    def _variable(self, estimand: str, scale: str) -> str:
+        """Posterior variable holding ``estimand`` on ``scale`` (same name for summaries)."""
+        if scale not in ("outcome", "model"):
+            raise ValueError(f"scale={scale!r} is not allowed; use 'outcome' or 'model'.")
+        return estimand
+
+    def _rows(self, name, level, key_dims, hdi_prob, threshold, mask=None, var=None) -> list[dict]:
+        var = var or name
+        if var not in self.idata.posterior:
             return []
-        da = self._draws(name)
+        da = self._draws(var)
         flat = da.values.reshape(da.shape[0], -1)
         low, high = hdi(flat, hdi_prob)
         index = (
@@ -183,7 +209,9 @@ class SummaryResult:
         return out
 
     # ------------------------------------------------------------------ tables
-    def effects(self, hdi_prob: float = HDI_PROB, threshold: float | None = None) -> pd.DataFrame:
+    def effects(
+        self, hdi_prob: float = HDI_PROB, threshold: float | None = None, scale: str = "outcome"
+    ) -> pd.DataFrame:
         """Tidy table of effects: one row per estimand.
 
         Parameters
@@ -192,6 +220,10 @@ class SummaryResult:
             Mass of the highest-density interval (default 0.9, as the published figures).
         threshold : float, optional
             Also report ``P(effect > threshold)`` in column ``p_gt_threshold``.
+        scale : {"outcome", "model"}
+            The outcome's scale (percentage points for binary outcomes, default) or the
+            model's own (log-odds for a person-level binary model; identical for the
+            summary model).
 
         Returns
         -------
@@ -209,27 +241,35 @@ class SummaryResult:
             for c in cfg["arm_components"][a]
         }
         rows = []
-        rows += self._rows(
-            "beta",
-            "site",
-            ("site", "component"),
-            hdi_prob,
-            threshold,
-            mask=lambda lab: (lab["site"], lab["component"]) in observed,
-        )
-        site_arm = self._rows("theta", "site", ("row",), hdi_prob, threshold)
-        for rec, s, a in zip(site_arm, cfg["rows"]["site"], cfg["rows"]["arm"], strict=True):
-            rec.update(site=s, arm=a)
-        rows += site_arm
-        rows += self._rows("mu", "pooled", ("component",), hdi_prob, threshold)
-        rows += self._rows("mu_arm", "pooled", ("arm",), hdi_prob, threshold)
-        rows += self._rows("theta_new", "new_site", ("component",), hdi_prob, threshold)
-        rows += self._rows("theta_new_arm", "new_site", ("arm",), hdi_prob, threshold)
+        for estimand, level, dims in self._ESTIMANDS:
+            mask = None
+            if estimand == "beta":
+
+                def mask(lab):
+                    return (lab["site"], lab["component"]) in observed
+
+            found = self._rows(
+                estimand,
+                level,
+                dims,
+                hdi_prob,
+                threshold,
+                mask=mask,
+                var=self._variable(estimand, scale),
+            )
+            if estimand == "theta":
+                for rec, s, a in zip(found, cfg["rows"]["site"], cfg["rows"]["arm"], strict=True):
+                    rec.update(site=s, arm=a)
+            rows += found
         df = pd.DataFrame.from_records(rows)
         df.attrs["hdi_prob"] = hdi_prob
+        df.attrs["scale"] = self._scale_name(scale)
         if self.note:
             df.attrs["note"] = self.note
         return df
+
+    def _scale_name(self, scale: str) -> str:
+        return "outcome scale"
 
     def heterogeneity(self, hdi_prob: float = HDI_PROB) -> pd.DataFrame:
         """Between-site SD ``tau`` of each component (empty unless ``pooling="partial"``).
@@ -323,6 +363,58 @@ class SummaryResult:
         return path
 
 
+class PersonResult(SummaryResult):
+    """Posterior of a :class:`~pwbayes.PersonModel` fit.
+
+    The posterior holds the model-scale parameters (``alpha``, ``gamma``, ``mu``, ``tau``,
+    ``beta``: log-odds for binary outcomes) and their outcome-scale counterparts from
+    g-computation (``beta_pp``, ``theta_pp``, ``mu_pp``, ``mu_arm_pp``, ``theta_new_pp``,
+    ``theta_new_arm_pp``: percentage points). No person-level data are kept.
+    """
+
+    def _variable(self, estimand: str, scale: str) -> str:
+        super()._variable(estimand, scale)
+        return f"{estimand}_pp" if scale == "outcome" else estimand
+
+    def _scale_name(self, scale: str) -> str:
+        if scale == "model":
+            return "log-odds" if self.config["family"] == "bernoulli" else "points"
+        return self.config["scale"]
+
+    def pooling_factors(self) -> pd.DataFrame:
+        """Not defined for the person-level model (no per-site standard errors)."""
+        raise PwbayesError(
+            "pooling_factors() needs summary rows with standard errors; fit a SummaryModel "
+            "to pw.site_estimates(...) for them."
+        )
+
+    def covariate_effects(self, hdi_prob: float = HDI_PROB) -> pd.DataFrame:
+        """Covariate coefficients on the original scale of each covariate.
+
+        The model uses standardised covariates; the coefficient per original unit is
+        ``gamma / sd`` (log-odds per unit for binary outcomes).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``covariate, per_sd, per_unit, per_unit_hdi_low, per_unit_hdi_high``.
+        """
+        if "gamma" not in self.idata.posterior:
+            return pd.DataFrame(columns=["covariate", "per_sd", "per_unit"])
+        g = self._draws("gamma").values
+        per_unit = g / np.asarray(self.config["covariate_sd"])
+        low, high = hdi(per_unit, hdi_prob)
+        return pd.DataFrame(
+            {
+                "covariate": self.config["covariates"],
+                "per_sd": g.mean(0),
+                "per_unit": per_unit.mean(0),
+                "per_unit_hdi_low": low,
+                "per_unit_hdi_high": high,
+            }
+        )
+
+
 def _json_default(obj):
     if isinstance(obj, np.generic):
         return obj.item()
@@ -346,8 +438,7 @@ def load_result(path: str | Path) -> SummaryResult:
     idata.load() if hasattr(idata, "load") else None
     attrs = idata.posterior.attrs
     if _CONFIG_ATTR not in attrs:
-        from .errors import DataError
-
         raise DataError(f"{path} was not written by pwbayes (no {_CONFIG_ATTR!r} attribute).")
     config = json.loads(attrs.pop(_CONFIG_ATTR))
-    return SummaryResult(idata, config)
+    cls = PersonResult if config.get("model") == "PersonModel" else SummaryResult
+    return cls(idata, config)

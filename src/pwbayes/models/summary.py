@@ -25,19 +25,14 @@ from ..arms import ArmParser, default_parser
 from ..data.validate import SummaryData, validate_summary
 from ..diagnostics import check_convergence, diagnose
 from ..errors import DataError
-from ..priors import Prior, ResolvedPriors, default_priors, resolve_priors
+from ..priors import Prior, default_priors, resolve_priors
 from ..results import SummaryResult, add_derived_quantities
 from ..sampling import available_sampler, compile_model, run_sampler
+from ._common import prior_rv
 
 __all__ = ["POOLING", "SummaryModel"]
 
 POOLING = ("partial", "none", "full")
-
-
-def _rv(name: str, priors: ResolvedPriors, var: str, components: Sequence[str], dims):
-    """Create the random variable ``name`` with the (per-component) prior of ``var``."""
-    dist, params = priors.params(var, components)
-    return getattr(pm, dist)(name, **params, dims=dims)
 
 
 class SummaryModel:
@@ -230,20 +225,20 @@ class SummaryModel:
         site_idx = d.site_index
         with pm.Model(coords=self.coords) as model:
             if self.pooling == "partial":
-                mu = _rv("mu", self._priors, "mu", comps, "component")
-                tau = _rv("tau", self._priors, "tau", comps, "component")
+                mu = prior_rv("mu", self._priors, "mu", comps, "component")
+                tau = prior_rv("tau", self._priors, "tau", comps, "component")
                 z = pm.Normal("z", 0.0, 1.0, dims=("site", "component"))
                 beta = pm.Deterministic("beta", mu + tau * z, dims=("site", "component"))
             elif self.pooling == "full":
-                mu = _rv("mu", self._priors, "mu", comps, "component")
+                mu = prior_rv("mu", self._priors, "mu", comps, "component")
                 beta = pm.Deterministic(
                     "beta", pm.math.ones((len(d.sites), 1)) * mu, dims=("site", "component")
                 )
             else:
-                beta = _rv("beta", self._priors, "beta", comps, ("site", "component"))
+                beta = prior_rv("beta", self._priors, "beta", comps, ("site", "component"))
             theta = (beta[site_idx] * x_row).sum(axis=-1)
             if self.interactions:
-                delta = _rv(
+                delta = prior_rv(
                     "interaction", self._priors, "interaction", self.combined_arms, "combined_arm"
                 )
                 comb = np.array(
@@ -256,7 +251,7 @@ class SummaryModel:
             theta = pm.Deterministic("theta", theta, dims="row")
             mean = theta
             if self.bias_sites:
-                bias = _rv("bias", self._priors, "bias", self.bias_sites, "bias_site")
+                bias = prior_rv("bias", self._priors, "bias", self.bias_sites, "bias_site")
                 b_idx = np.array(
                     [
                         self.bias_sites.index(s) if s in self.bias_sites else 0

@@ -1,0 +1,109 @@
+"""The published method: a linear model per site with robust standard errors.
+
+Footnote 2 of the joint report: each municipality's effects were estimated with a linear
+(probability) model of the outcome on the arm indicators and background characteristics,
+without interactions, with robust standard errors. :func:`site_estimates` reproduces that
+per site and returns a summary table that :class:`~pwbayes.SummaryModel` accepts: the
+bridge from person-level data to the summary-level model, and the "no pooling" reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..arms import ArmParser, default_parser
+from .person import validate_person
+
+__all__ = ["site_estimates"]
+
+
+def _ols_hc1(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """OLS coefficients and HC1 (White, small-sample corrected) standard errors."""
+    n, k = x.shape
+    xtx_inv = np.linalg.pinv(x.T @ x)
+    coef = xtx_inv @ (x.T @ y)
+    resid = y - x @ coef
+    meat = (x * resid[:, None] ** 2).T @ x
+    cov = xtx_inv @ meat @ xtx_inv * n / (n - k)
+    return coef, np.sqrt(np.diag(cov))
+
+
+def site_estimates(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    site: str = "municipality",
+    arm: str = "arm",
+    covariates: Sequence[str] = (),
+    family: str = "bernoulli",
+    comparison: str | Mapping[str, str] | None = None,
+    missing: str = "raise",
+    parser: ArmParser | None = None,
+) -> pd.DataFrame:
+    """Per site: linear model of the outcome on arm indicators and covariates, HC1 SEs.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per person; not modified.
+    outcome, site, arm : str
+        Column names.
+    covariates : sequence of str
+        Background characteristics; categorical columns become indicators.
+    family : {"bernoulli", "normal"}
+        Binary outcomes are reported in percentage points (coefficient x 100).
+    comparison, missing, parser
+        As for :class:`~pwbayes.PersonModel`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per site x arm: ``site, arm, estimate, se, n_arm, n_comparison,
+        comparison``; ``attrs["note"]`` is carried over from ``data``. Feed it to
+        ``SummaryModel(table, site="site", arm="arm", estimate="estimate", se="se")``.
+    """
+    parser = parser or default_parser()
+    pdata = validate_person(
+        data,
+        site=site,
+        arm=arm,
+        outcome=outcome,
+        covariates=covariates,
+        family=family,
+        comparison=comparison,
+        missing=missing,
+        parser=parser,
+    )
+    # Standardised covariates give the same arm coefficients and robust SEs as raw ones.
+    x_cov = pdata.x
+    scale = 100.0 if family == "bernoulli" else 1.0
+    rows = []
+    for s_idx, s in enumerate(pdata.sites):
+        in_site = pdata.site_index == s_idx
+        arms_here = [a for a in range(len(pdata.arms)) if np.any(in_site & (pdata.arm_index == a))]
+        xs = [np.ones(in_site.sum())]
+        xs += [(pdata.arm_index[in_site] == a).astype(float) for a in arms_here]
+        cov = x_cov[in_site]
+        keep_cols = cov.std(axis=0) > 0 if cov.shape[1] else np.zeros(0, bool)
+        design = np.column_stack(xs + [cov[:, keep_cols]])
+        coef, se = _ols_hc1(design, pdata.y[in_site])
+        n_comp = int(np.sum(in_site & (pdata.arm_index == -1)))
+        for j, a in enumerate(arms_here, start=1):
+            rows.append(
+                {
+                    "site": s,
+                    "arm": pdata.arms[a],
+                    "estimate": scale * coef[j],
+                    "se": scale * se[j],
+                    "n_arm": int(np.sum(in_site & (pdata.arm_index == a))),
+                    "n_comparison": n_comp,
+                    "comparison": pdata.comparison[s],
+                }
+            )
+    out = pd.DataFrame(rows)
+    if data.attrs.get("note"):
+        out.attrs["note"] = data.attrs["note"]
+    return out

@@ -1,0 +1,489 @@
+"""Person-level hierarchical model (one row per participant).
+
+::
+
+    y_i ~ Bernoulli(logit^-1(eta_i))            family="bernoulli"
+    y_i ~ Normal(eta_i, sigma)                  family="normal" (baseline score as covariate)
+    eta_i = alpha_{m[i]} + X_i gamma + sum_c x_{a[i],c} beta_{m[i],c}
+    alpha_m = alpha_mu + alpha_sd * z_alpha_m,  beta_{m,c} = mu_c + tau_c * z_{m,c}
+
+Covariates are standardised inside the model. Rows that share site, arm and every
+covariate value are collapsed into binomial counts (exact: the log-likelihood differs
+from the row-level one by a constant). Effects are reported on the outcome's scale by
+g-computation: the average, over each site's own participants, of the predicted
+difference between arm and comparison (percentage points for binary outcomes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pymc as pm
+from scipy.special import expit, logit
+
+from ..arms import ArmParser, default_parser
+from ..data.person import PersonData, validate_person
+from ..data.site_estimates import site_estimates
+from ..data.validate import validate_summary
+from ..diagnostics import check_convergence, diagnose
+from ..errors import DataError
+from ..priors import Prior, default_priors, resolve_priors
+from ..results import PersonResult, add_derived_quantities
+from ..sampling import available_sampler, compile_model, run_sampler
+from ._common import prior_rv, scalar_rv
+from .summary import fixed_effect_reference
+
+__all__ = ["PersonModel"]
+
+COLLAPSE = ("auto", True, False)
+
+
+def _round2(x: float) -> float:
+    return float(f"{x:.2g}")
+
+
+class PersonModel:
+    """Hierarchical model of person-level outcomes with partial pooling across sites.
+
+    Building validates and encodes the data and sets the priors; nothing is sampled
+    until :meth:`fit`.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per person; not modified.
+    site, arm, outcome : str
+        Column names.
+    covariates : sequence of str
+        Background characteristics (numeric, boolean or categorical); for a score
+        outcome include its baseline value.
+    family : {"bernoulli", "normal"}
+        Binary outcome (logit link) or score.
+    comparison : str or mapping, optional
+        Comparison group label, for all sites or per site, e.g.
+        ``{"Groningen": "reference"}`` for register outcomes. Default ``"control"``.
+    priors : mapping, optional
+        Overrides of :attr:`priors` (``mu``, ``tau``, ``alpha_mu``, ``alpha_sd``, ``gamma``,
+        ``sigma``; per component as ``"mu[extra_hulp]"``).
+    missing : {"raise", "drop"}
+        Rows with missing values: refuse (default) or drop with a warning.
+    collapse : {"auto", True, False}
+        Collapse rows with identical site, arm and covariates into binomial counts
+        (bernoulli only). ``"auto"`` collapses when that at least halves the rows.
+    note : str, optional
+        Caption for plots and reports; defaults to ``data.attrs["note"]``.
+    parser : ArmParser, optional
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        *,
+        site: str,
+        arm: str,
+        outcome: str,
+        covariates: Sequence[str] = (),
+        family: str = "bernoulli",
+        comparison: str | Mapping[str, str] | None = None,
+        priors: Mapping | None = None,
+        missing: str = "raise",
+        collapse: str | bool = "auto",
+        note: str | None = None,
+        parser: ArmParser | None = None,
+    ):
+        if collapse not in COLLAPSE:
+            raise DataError(f"collapse={collapse!r} is not allowed; use one of {COLLAPSE}.")
+        if collapse is True and family != "bernoulli":
+            raise DataError("collapse=True needs family='bernoulli'; scores are modelled per row.")
+        self.parser = parser or default_parser()
+        self.family = family
+        self.data: PersonData = validate_person(
+            data,
+            site=site,
+            arm=arm,
+            outcome=outcome,
+            covariates=covariates,
+            family=family,
+            comparison=comparison,
+            missing=missing,
+            parser=self.parser,
+        )
+        self.note = note if note is not None else data.attrs.get("note")
+        self.site_table = site_estimates(
+            data,
+            outcome=outcome,
+            site=site,
+            arm=arm,
+            covariates=covariates,
+            family=family,
+            comparison=comparison,
+            missing=missing,
+            parser=self.parser,
+        )
+        self._patterns = self._collapse(collapse)
+        self._defaults = self._default_priors()
+        used = ["alpha_mu", "alpha_sd", "mu", "tau"]
+        if self.data.covariates:
+            used.append("gamma")
+        if family == "normal":
+            used.append("sigma")
+        self._priors = resolve_priors(priors, self._defaults, used, self.data.components)
+        self._model: pm.Model | None = None
+        self._compiled: dict[str, object] = {}
+
+    # ------------------------------------------------------------------ set-up
+    def _default_priors(self) -> dict[str, Prior]:
+        y = self.data.y
+        if self.family == "bernoulli":
+            p = float(np.clip(y.mean(), 0.01, 0.99))
+            return {
+                "alpha_mu": Prior("Normal", mu=_round2(logit(p)), sigma=1.5),
+                "alpha_sd": Prior("HalfNormal", sigma=1.0),
+                "gamma": Prior("Normal", mu=0.0, sigma=1.0),
+                "mu": Prior("Normal", mu=0.0, sigma=1.0),
+                "tau": Prior("HalfNormal", sigma=0.5),
+            }
+        s = _round2(float(y.std()))
+        return {
+            "alpha_mu": Prior("Normal", mu=_round2(float(y.mean())), sigma=_round2(2 * s)),
+            "alpha_sd": Prior("HalfNormal", sigma=s),
+            "gamma": Prior("Normal", mu=0.0, sigma=s),
+            "mu": Prior("Normal", mu=0.0, sigma=s),
+            "tau": Prior("HalfNormal", sigma=_round2(0.5 * s)),
+            "sigma": Prior("HalfNormal", sigma=s),
+        }
+
+    def _collapse(self, collapse) -> dict:
+        d = self.data
+        keys = np.column_stack([d.site_index, d.arm_index, d.x])
+        if self.family != "bernoulli" or collapse is False:
+            return {"collapsed": False, "rows": len(d.y)}
+        uniq, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+        if collapse == "auto" and len(uniq) > 0.5 * len(d.y):
+            return {"collapsed": False, "rows": len(d.y)}
+        inverse = inverse.ravel()
+        return {
+            "collapsed": True,
+            "rows": len(uniq),
+            "site_index": uniq[:, 0].astype(int),
+            "arm_index": uniq[:, 1].astype(int),
+            "x": uniq[:, 2:],
+            "n": counts.astype(float),
+            "k": np.bincount(inverse, weights=d.y, minlength=len(uniq)),
+        }
+
+    # ------------------------------------------------------------------ inspection
+    @property
+    def priors(self) -> dict[str, Prior]:
+        """Priors in force (defaults merged with overrides), on the model's scale."""
+        out = dict(self._priors.base)
+        for var, comps in self._priors.per_component.items():
+            out.update({f"{var}[{c}]": p for c, p in comps.items()})
+        return out
+
+    @property
+    def coords(self) -> dict[str, list[str]]:
+        """Coordinates with real site, component, arm and covariate names."""
+        return {
+            "site": self.data.sites,
+            "component": self.data.components,
+            "arm": self.data.arms,
+            "covariate": self.data.covariates,
+            "obs": [str(i) for i in range(self._patterns["rows"])],
+        }
+
+    @property
+    def model(self) -> pm.Model:
+        """The PyMC model (built on first access; never sampled here)."""
+        if self._model is None:
+            self._model = self._build()
+        return self._model
+
+    def __repr__(self) -> str:
+        d = self.data
+        n = len(d.y)
+        lines = [
+            f"PersonModel(family={self.family!r}, outcome={d.columns['outcome']!r})",
+            f"  {n} rows ({int(d.participant.sum())} participants), {len(d.sites)} sites: "
+            f"{', '.join(d.sites)}",
+            f"  components: {', '.join(d.components)}",
+            f"  covariates: {', '.join(d.covariates) or 'none'}",
+            f"  comparison: {', '.join(f'{s}={c}' for s, c in d.comparison.items())}",
+        ]
+        if self._patterns["collapsed"]:
+            lines.append(f"  likelihood: binomial over {self._patterns['rows']} collapsed cells")
+        lines += [f"  left out: {k} ({v} rows)" for k, v in d.dropped.items()]
+        lines.append("  priors (model scale):")
+        lines += [f"    {k} ~ {v!r}" for k, v in self.priors.items()]
+        if self.note:
+            lines.append(f"  note: {self.note}")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ building
+    def _observations(self):
+        p = self._patterns
+        if p["collapsed"]:
+            return p["site_index"], p["arm_index"], p["x"]
+        return self.data.site_index, self.data.arm_index, self.data.x
+
+    def _build(self) -> pm.Model:
+        d = self.data
+        site_idx, arm_idx, x = self._observations()
+        design = np.vstack([d.design, np.zeros((1, len(d.components)))])  # row -1: comparison
+        x_arm = design[arm_idx]
+        comps = d.components
+        with pm.Model(coords=self.coords) as model:
+            alpha_mu = scalar_rv("alpha_mu", self._priors.base["alpha_mu"])
+            alpha_sd = scalar_rv("alpha_sd", self._priors.base["alpha_sd"])
+            z_alpha = pm.Normal("z_alpha", 0.0, 1.0, dims="site")
+            alpha = pm.Deterministic("alpha", alpha_mu + alpha_sd * z_alpha, dims="site")
+            mu = prior_rv("mu", self._priors, "mu", comps, "component")
+            tau = prior_rv("tau", self._priors, "tau", comps, "component")
+            z = pm.Normal("z", 0.0, 1.0, dims=("site", "component"))
+            beta = pm.Deterministic("beta", mu + tau * z, dims=("site", "component"))
+            eta = alpha[site_idx] + (beta[site_idx] * x_arm).sum(axis=-1)
+            if d.covariates:
+                gamma = prior_rv("gamma", self._priors, "gamma", d.covariates, "covariate")
+                xdata = pm.Data("x", x, dims=("obs", "covariate"))
+                eta = eta + pm.math.dot(xdata, gamma)
+            if self.family == "bernoulli" and self._patterns["collapsed"]:
+                n = pm.Data("n", self._patterns["n"], dims="obs")
+                k = pm.Data("k", self._patterns["k"], dims="obs")
+                pm.Binomial("y", n=n, logit_p=eta, observed=k, dims="obs")
+            elif self.family == "bernoulli":
+                y = pm.Data("y_obs", d.y, dims="obs")
+                pm.Bernoulli("y", logit_p=eta, observed=y, dims="obs")
+            else:
+                sigma = scalar_rv("sigma", self._priors.base["sigma"])
+                y = pm.Data("y_obs", d.y, dims="obs")
+                pm.Normal("y", mu=eta, sigma=sigma, observed=y, dims="obs")
+        return model
+
+    def config(self) -> dict:
+        """Model configuration (JSON-serialisable; no person-level data)."""
+        d = self.data
+        summary = validate_summary(
+            self.site_table,
+            site="site",
+            arm="arm",
+            estimate="estimate",
+            se="se",
+            parser=self.parser,
+        )
+        rows = summary.rows.to_dict(orient="list")
+        return {
+            "model": "PersonModel",
+            "family": self.family,
+            "scale": "percentage points" if self.family == "bernoulli" else "points",
+            "columns": d.columns,
+            "pooling": "partial",
+            "comparison": d.comparison,
+            "dropped": d.dropped,
+            "collapsed": bool(self._patterns["collapsed"]),
+            "n_obs": int(len(d.y)),
+            "n_likelihood_rows": int(self._patterns["rows"]),
+            "priors": self._priors.to_dict(),
+            "prior_table": {k: repr(v) for k, v in self.priors.items()},
+            "note": self.note,
+            "sites": d.sites,
+            "components": d.components,
+            "arms": d.arms,
+            "arm_components": {a: list(c) for a, c in d.arm_components.items()},
+            "component_labels": {c: self.parser.components.get(c, c) for c in d.components},
+            "covariates": d.covariates,
+            "covariate_mean": d.covariate_mean.tolist(),
+            "covariate_sd": d.covariate_sd.tolist(),
+            "rows": rows,
+            "excluded": {k: [] for k in rows},
+            "suspect_rows": [],
+            "excluded_rows": [],
+            "suspect_action": "bias",
+            "fixed_effect": fixed_effect_reference(summary, default_priors(rows["se"])["mu"]),
+        }
+
+    def _structure_key(self) -> str:
+        d = self.data
+        site_idx, arm_idx, _ = self._observations()
+        parts = (
+            self.family,
+            self._patterns["collapsed"],
+            self._patterns["rows"],
+            sorted((k, tuple(v)) for k, v in self.coords.items() if k != "obs"),
+            sorted(self._priors.table().items()),
+            site_idx.tobytes(),
+            arm_idx.tobytes(),
+            d.design.tobytes(),
+        )
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    def _data_values(self) -> dict:
+        _, _, x = self._observations()
+        values = {"x": x} if self.data.covariates else {}
+        if self._patterns["collapsed"]:
+            values.update(n=self._patterns["n"], k=self._patterns["k"])
+        else:
+            values["y_obs"] = self.data.y
+        return values
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        random_seed: int | None = None,
+        *,
+        target_accept: float = 0.9,
+        sampler: str = "auto",
+        progress: bool | None = None,
+    ) -> PersonResult:
+        """Sample the posterior and compute effects on the outcome's scale.
+
+        Parameters are as for :meth:`pwbayes.SummaryModel.fit`.
+
+        Returns
+        -------
+        PersonResult
+        """
+        engine = available_sampler(sampler)
+        if engine not in self._compiled:
+            self._compiled[engine] = compile_model(
+                self.model, engine, key=self._structure_key(), data=self._data_values()
+            )
+        idata = run_sampler(
+            self.model,
+            sampler=engine,
+            compiled=self._compiled[engine],
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            random_seed=random_seed,
+            target_accept=target_accept,
+            progress=progress,
+        )
+        # keep no person-level data (PyMC's sampler adds observed and constant data)
+        idata = az.InferenceData(posterior=idata.posterior, sample_stats=idata.sample_stats)
+        config = self.config()
+        config["sampling"] = {
+            "sampler": engine,
+            "draws": draws,
+            "tune": tune,
+            "chains": chains,
+            "random_seed": random_seed,
+            "target_accept": target_accept,
+        }
+        idata = add_derived_quantities(idata, config, random_seed)
+        self._add_outcome_scale(idata, config, random_seed)
+        checked = [
+            v
+            for v in ("alpha_mu", "alpha_sd", "mu", "tau", "z", "z_alpha", "gamma", "sigma")
+            if v in idata.posterior
+        ]
+        report = diagnose(idata, checked)
+        report["problems"] = check_convergence(report)
+        config["diagnostics"] = report
+        return PersonResult(idata, config)
+
+    # ------------------------------------------------------------------ g-computation
+    def _participant_cells(self):
+        """Participants collapsed to (site, covariates) cells with counts."""
+        d = self.data
+        keep = d.participant
+        keys = np.column_stack([d.site_index[keep], d.x[keep]])
+        uniq, counts = np.unique(keys, axis=0, return_counts=True)
+        return uniq[:, 0].astype(int), uniq[:, 1:], counts.astype(float)
+
+    def _add_outcome_scale(self, idata, config, random_seed) -> None:
+        """Add ``theta`` (site x arm rows) and the ``*_pp`` effects to the posterior."""
+        import xarray as xr
+
+        post = idata.posterior
+        d = self.data
+        rows = config["rows"]
+        chains, draws = post.sizes["chain"], post.sizes["draw"]
+        flat = {
+            k: post[k].values.reshape(chains * draws, *post[k].shape[2:])
+            for k in ("alpha", "beta", "mu", "tau", "alpha_mu", "alpha_sd", "theta_new")
+        }
+        design = d.design
+        site_of_row = [d.sites.index(s) for s in rows["site"]]
+        arm_of_row = [d.arms.index(a) for a in rows["arm"]]
+        theta = np.stack(
+            [flat["beta"][:, m] @ design[a] for m, a in zip(site_of_row, arm_of_row, strict=True)],
+            axis=1,
+        )
+        row_labels = [f"{s}: {a}" for s, a in zip(rows["site"], rows["arm"], strict=True)]
+
+        def put(name, values, dims, coords):
+            arr = values.reshape(chains, draws, *values.shape[1:])
+            post[name] = xr.DataArray(
+                arr, dims=("chain", "draw", *dims), coords={k: v for k, v in coords.items()}
+            )
+
+        put("theta", theta, ("row",), {"row": row_labels})
+        if self.family == "normal":
+            names = ("beta", "theta", "mu", "mu_arm", "theta_new", "theta_new_arm")
+            for n in names:
+                post[f"{n}_pp"] = post[n]
+            return
+
+        site_c, x_c, w_c = self._participant_cells()
+        gamma = post["gamma"].values.reshape(chains * draws, -1) if d.covariates else None
+        linear = (gamma @ x_c.T) if gamma is not None else np.zeros((chains * draws, len(w_c)))
+        base = flat["alpha"][:, site_c] + linear  # (S, cells): each participant's own site
+        rng = np.random.default_rng(None if random_seed is None else [random_seed, 11])
+        alpha_new = flat["alpha_mu"] + flat["alpha_sd"] * rng.standard_normal(len(flat["alpha_mu"]))
+        base_new = alpha_new[:, None] + linear
+
+        def gcomp(b, w, shift):
+            p0 = expit(b)
+            return 100 * ((expit(b + shift[:, None]) - p0) @ w) / w.sum()
+
+        by_site = {m: site_c == m for m in range(len(d.sites))}
+        beta_pp = np.stack(
+            [
+                np.stack(
+                    [
+                        gcomp(base[:, by_site[m]], w_c[by_site[m]], flat["beta"][:, m, c])
+                        for c in range(len(d.components))
+                    ],
+                    axis=1,
+                )
+                for m in range(len(d.sites))
+            ],
+            axis=1,
+        )
+        theta_pp = np.stack(
+            [
+                gcomp(base[:, by_site[m]], w_c[by_site[m]], theta[:, j])
+                for j, m in enumerate(site_of_row)
+            ],
+            axis=1,
+        )
+        mu_pp = np.stack(
+            [gcomp(base, w_c, flat["mu"][:, c]) for c in range(len(d.components))], axis=1
+        )
+        mu_arm_pp = np.stack(
+            [gcomp(base, w_c, flat["mu"] @ design[a]) for a in range(len(d.arms))], axis=1
+        )
+        new_pp = np.stack(
+            [gcomp(base_new, w_c, flat["theta_new"][:, c]) for c in range(len(d.components))],
+            axis=1,
+        )
+        new_arm_pp = np.stack(
+            [gcomp(base_new, w_c, flat["theta_new"] @ design[a]) for a in range(len(d.arms))],
+            axis=1,
+        )
+        coords = {"site": d.sites, "component": d.components, "arm": d.arms, "row": row_labels}
+        put(
+            "beta_pp", beta_pp, ("site", "component"), {k: coords[k] for k in ("site", "component")}
+        )
+        put("theta_pp", theta_pp, ("row",), {"row": row_labels})
+        put("mu_pp", mu_pp, ("component",), {"component": d.components})
+        put("mu_arm_pp", mu_arm_pp, ("arm",), {"arm": d.arms})
+        put("theta_new_pp", new_pp, ("component",), {"component": d.components})
+        put("theta_new_arm_pp", new_arm_pp, ("arm",), {"arm": d.arms})
