@@ -164,47 +164,8 @@ def validate_person(
         raise DataError(f"Covariate(s) {dupes} are listed twice or are the site/arm/outcome.")
     df = data[[site, arm, outcome, *covariates]].copy()
     dropped: dict[str, int] = {}
-
-    # ---- missing values
-    na = df[[outcome, *covariates]].isna()
-    if na.any().any():
-        rows = int(na.any(axis=1).sum())
-        per_col = {c: int(n) for c, n in na.sum().items() if n}
-        if missing == "raise":
-            raise DataError(
-                f"{rows} row(s) have missing values, by column: {per_col}. Nothing is dropped "
-                "silently: fill them in, or pass missing='drop' to drop those rows with a "
-                "warning."
-            )
-        warnings.warn(
-            f"Dropped {rows} of {len(df)} row(s) with missing values, by column: {per_col}.",
-            UserWarning,
-            stacklevel=3,
-        )
-        df = df[~na.any(axis=1)]
-        dropped["missing values"] = rows
     if df[site].isna().any() or df[arm].isna().any():
         raise DataError(f"Columns {site!r} and {arm!r} must not have missing values.")
-
-    # ---- outcome
-    y_raw = df[outcome]
-    if family == "bernoulli":
-        ok = y_raw.isin([0, 1, True, False])
-        if not ok.all():
-            raise DataError(
-                f"Column {outcome!r} (outcome) must be 0/1 or True/False for "
-                f"family='bernoulli'; found {quote_values(pd.unique(y_raw[~ok]))}. Use "
-                "family='normal' for a score."
-            )
-        y = y_raw.astype(float).to_numpy()
-    else:
-        y = pd.to_numeric(y_raw, errors="coerce").to_numpy(float)
-        bad = ~np.isfinite(y)
-        if bad.any():
-            raise DataError(
-                f"Column {outcome!r} (outcome) must hold finite numbers; found "
-                f"{quote_values(pd.unique(y_raw[bad]))}."
-            )
 
     # ---- arms and comparison groups
     labels = df[arm].astype(str)
@@ -234,8 +195,47 @@ def validate_person(
         if other.any():
             dropped[f"{s}: groups other than the comparison {wanted[s]!r}"] = int(other.sum())
             keep &= ~other
-    df, y, labels, site_str = df[keep], y[keep], labels[keep], site_str[keep]
-    norm = norm[keep]
+    df, labels, site_str, norm = df[keep], labels[keep], site_str[keep], norm[keep]
+
+    # ---- missing values (in the rows that take part in the model)
+    na = df[[outcome, *covariates]].isna()
+    if na.any().any():
+        rows = int(na.any(axis=1).sum())
+        per_col = {c: int(n) for c, n in na.sum().items() if n}
+        if missing == "raise":
+            raise DataError(
+                f"{rows} row(s) have missing values, by column: {per_col}. Nothing is dropped "
+                "silently: fill them in, or pass missing='drop' to drop those rows with a "
+                "warning."
+            )
+        warnings.warn(
+            f"Dropped {rows} of {len(df)} row(s) with missing values, by column: {per_col}.",
+            UserWarning,
+            stacklevel=3,
+        )
+        ok = ~na.any(axis=1).to_numpy()
+        df, labels, site_str, norm = df[ok], labels[ok], site_str[ok], norm[ok]
+        dropped["missing values"] = rows
+
+    # ---- outcome
+    y_raw = df[outcome]
+    if family == "bernoulli":
+        ok = y_raw.isin([0, 1, True, False])
+        if not ok.all():
+            raise DataError(
+                f"Column {outcome!r} (outcome) must be 0/1 or True/False for "
+                f"family='bernoulli'; found {quote_values(pd.unique(y_raw[~ok]))}. Use "
+                "family='normal' for a score."
+            )
+        y = y_raw.astype(float).to_numpy()
+    else:
+        y = pd.to_numeric(y_raw, errors="coerce").to_numpy(float)
+        bad = ~np.isfinite(y)
+        if bad.any():
+            raise DataError(
+                f"Column {outcome!r} (outcome) must hold finite numbers; found "
+                f"{quote_values(pd.unique(y_raw[bad]))}."
+            )
 
     arm_names = [parser.label(parsed[lab]) if parsed[lab] else None for lab in labels]
     counts = pd.Series(

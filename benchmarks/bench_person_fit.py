@@ -1,0 +1,68 @@
+"""Person-level model on the full SYNTHETIC six-municipality population (work in progress).
+
+Usage::
+
+    python benchmarks/bench_person_fit.py [--draws 1000] [--tune 1000] [--size 1.0]
+
+Fits ``work_gt_8h`` with the nine background covariates (Groningen compared with its
+reference group) and prints the wall time of each stage, R-hat, bulk ESS of ``mu`` and
+``tau``, divergences and the sampler's mean leapfrog steps per draw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import arviz as az
+
+import pwbayes as pw
+from pwbayes.data.population import COVARIATES
+
+
+def main() -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument("--tune", type=int, default=1000)
+    ap.add_argument("--size", type=float, default=1.0)
+    ap.add_argument("--json", default="benchmarks/out/person_fit.json")
+    args = ap.parse_args()
+    out: dict = {"settings": vars(args)}
+    t0 = time.perf_counter()
+    df, _ = pw.examples.simulate_participants(random_seed=1, size=args.size)
+    out["simulate_s"] = time.perf_counter() - t0
+    out["rows"] = len(df)
+    t = time.perf_counter()
+    model = pw.PersonModel(
+        df,
+        site="municipality",
+        arm="arm",
+        outcome="work_gt_8h",
+        covariates=list(COVARIATES),
+        comparison={"Groningen": "reference"},
+    )
+    _ = model.model
+    out["build_s"] = time.perf_counter() - t
+    out["likelihood_rows"] = model.config()["n_likelihood_rows"]
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pw.ConvergenceWarning)
+        fit = model.fit(draws=args.draws, tune=args.tune, random_seed=1, progress=False)
+    out["fit_s"] = time.perf_counter() - t
+    out["total_s"] = time.perf_counter() - t0
+    ess = az.ess(fit.idata, var_names=["mu", "tau"])
+    out["ess_bulk_min"] = {v: float(ess[v].min()) for v in ("mu", "tau")}
+    out["rhat_max"] = max(v["rhat"] for v in fit.diagnostics["variables"].values())
+    out["divergences"] = fit.diagnostics["divergences"]
+    out["mean_steps"] = float(fit.idata.sample_stats["n_steps"].mean())
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2))
+    return out
+
+
+if __name__ == "__main__":
+    main()

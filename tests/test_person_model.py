@@ -1,0 +1,206 @@
+"""Person-level data validation, the published-method bridge and the model graph."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from scipy.special import gammaln
+
+import pwbayes as pw
+from pwbayes.data.population import COVARIATES
+
+PERSON = {"site": "municipality", "arm": "arm", "outcome": "work_gt_8h"}
+GRONINGEN_REF = {"Groningen": "reference"}
+
+
+@pytest.fixture(scope="module")
+def people():
+    return pw.examples.simulate_participants(random_seed=2, size=0.3).data
+
+
+def _model(df, **kw):
+    args = {
+        **PERSON,
+        "covariates": ["age", "basic_qualification"],
+        "comparison": GRONINGEN_REF,
+        **kw,
+    }
+    return pw.PersonModel(df, **args)
+
+
+def test_structure_and_priors(people):
+    before = people.copy(deep=True)
+    model = _model(people, covariates=list(COVARIATES))
+    pd.testing.assert_frame_equal(people, before)
+    assert set(model.priors) == {"alpha_mu", "alpha_sd", "mu", "tau", "gamma"}
+    coords = model.coords
+    assert coords["site"][0] == "Deventer"
+    assert "household_type[single_parent]" in coords["covariate"]
+    assert "distance_to_labour_market[small]" in coords["covariate"]
+    names = model.model.named_vars_to_dims
+    assert names["beta"] == ("site", "component") and names["alpha"] == ("site",)
+    assert "Groningen: groups other than the comparison 'reference'" in repr(model)
+    assert model.data.dropped["Groningen: groups other than the comparison 'reference'"] > 0
+
+
+def test_normal_family_has_sigma(people):
+    model = _model(
+        people,
+        outcome="wellbeing_0_10",
+        family="normal",
+        covariates=["wellbeing_0_10_baseline"],
+        comparison=None,
+    )
+    assert "sigma" in model.priors
+    assert model.priors["mu"].params["sigma"] == pytest.approx(
+        people[people.arm != "reference"].wellbeing_0_10.std(), rel=0.1
+    )
+
+
+def test_missing_values_refused_or_dropped_with_count(people):
+    df = people.astype({"work_gt_8h": object, "age": float})
+    df.loc[df.index[:3], "age"] = np.nan
+    df.loc[df.index[5], "work_gt_8h"] = np.nan
+    with pytest.raises(pw.DataError, match=r"4 row\(s\).*'work_gt_8h': 1.*'age': 3"):
+        _model(df)
+    with pytest.warns(UserWarning, match=r"Dropped 4 of"):
+        model = _model(df, missing="drop")
+    assert model.data.dropped["missing values"] == 4
+
+
+def test_non_binary_outcome(people):
+    df = people.assign(work_gt_8h=people.work_gt_8h.astype(int) * 2)
+    with pytest.raises(pw.DataError, match=r"'work_gt_8h'.*0/1.*2"):
+        _model(df)
+
+
+def test_site_without_comparison_group(people):
+    df = people[~((people.municipality == "Utrecht") & (people.arm == "control"))]
+    with pytest.raises(pw.DataError, match="Site 'Utrecht' has no comparison group 'control'"):
+        _model(df)
+
+
+def test_arm_with_one_person(people):
+    df = pd.concat([people, people.iloc[[0]].assign(arm="Werken Loont")], ignore_index=True)
+    with pytest.raises(pw.DataError, match="fewer than 2 people.*Deventer: Werken Loont"):
+        _model(df)
+
+
+def test_constant_covariate(people):
+    with pytest.raises(pw.DataError, match=r"\['constant'\] are constant"):
+        _model(people.assign(constant=1.0), covariates=["age", "constant"])
+
+
+def test_unknown_column_and_family(people):
+    with pytest.raises(pw.DataError, match="covariate 'income'"):
+        _model(people, covariates=["income"])
+    with pytest.raises(pw.DataError, match="family='poisson'"):
+        _model(people, family="poisson")
+
+
+def test_site_estimates_equal_difference_in_means_without_covariates():
+    """With only arm dummies, OLS = difference in means and HC1 = HC0 * n / (n - k)."""
+    rng = np.random.default_rng(0)
+    n = 400
+    df = pd.DataFrame(
+        {
+            "municipality": "A",
+            "arm": np.repeat(["control", "Extra Hulp"], n // 2),
+            "y": rng.random(n) < np.repeat([0.2, 0.35], n // 2),
+        }
+    )
+    table = pw.site_estimates(df, outcome="y")
+    y0, y1 = df.y[df.arm == "control"].astype(float), df.y[df.arm != "control"].astype(float)
+    assert table.estimate.item() == pytest.approx(100 * (y1.mean() - y0.mean()))
+    hc0 = y1.var(ddof=0) / len(y1) + y0.var(ddof=0) / len(y0)
+    assert table.se.item() == pytest.approx(100 * np.sqrt(hc0 * n / (n - 2)))
+    assert table.n_arm.item() == 200 and table.comparison.item() == "control"
+
+
+def test_site_estimates_feed_summary_model(people):
+    table = pw.site_estimates(
+        people, outcome="work_gt_8h", covariates=list(COVARIATES), comparison=GRONINGEN_REF
+    )
+    assert len(table) == 17
+    assert table.attrs["note"].startswith("SYNTHETIC")
+    model = pw.SummaryModel(table, site="site", arm="arm", estimate="estimate", se="se")
+    assert model.coords["site"] == [
+        "Deventer",
+        "Tilburg",
+        "Nijmegen",
+        "Utrecht",
+        "Groningen",
+        "Wageningen",
+    ]
+
+
+def test_collapsed_likelihood_equals_row_level(people):
+    """Binomial cells (kernel without log C(n, k)) and Bernoulli rows: the same log density."""
+    covs = ["basic_qualification", "distance_to_labour_market", "health_problems"]
+    collapsed = _model(people, covariates=covs, collapse=True)
+    rows = _model(people, covariates=covs, collapse=False)
+    assert collapsed.config()["n_likelihood_rows"] < len(rows.data.y) / 5
+    assert collapsed.priors == rows.priors  # so the full log densities must be equal
+    lp_c = collapsed.model.compile_logp()
+    lp_r = rows.model.compile_logp()
+    rng = np.random.default_rng(1)
+    start = collapsed.model.initial_point()
+    for _ in range(5):
+        point = {
+            name: value + rng.normal(0, 0.5, size=np.shape(value)) for name, value in start.items()
+        }
+        assert lp_c(point) == pytest.approx(lp_r(point), rel=1e-12, abs=1e-9)
+        # and the kernel is the Binomial log-likelihood up to the constant log C(n, k)
+    n, k = collapsed._patterns["n"], collapsed._patterns["k"]
+    eta = rng.normal(-1, 1, len(n))
+    const = gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+    kernel = k * eta - n * np.logaddexp(0, eta)
+    np.testing.assert_allclose(kernel + const, stats.binom.logpmf(k, n, 1 / (1 + np.exp(-eta))))
+
+
+def test_auto_collapse_only_when_it_pays(people):
+    assert not _model(people, covariates=list(COVARIATES))._patterns["collapsed"]
+    assert _model(people, covariates=["basic_qualification"])._patterns["collapsed"]
+    with pytest.raises(pw.DataError, match="collapse=True needs family='bernoulli'"):
+        _model(
+            people,
+            outcome="wellbeing_0_10",
+            family="normal",
+            collapse=True,
+            covariates=["wellbeing_0_10_baseline"],
+            comparison=None,
+        )
+
+
+@pytest.mark.slow
+def test_small_person_fit_contract(tmp_path):
+    """A small collapsed fit: outcome-scale effects, real coords, no person data saved."""
+    pop = pw.examples.simulate_participants(random_seed=4, size=0.5, effects={"extra_hulp": 0.4})
+    model = pw.PersonModel(
+        pop.data,
+        **PERSON,
+        covariates=["basic_qualification", "distance_to_labour_market"],
+        comparison=GRONINGEN_REF,
+    )
+    assert model._patterns["collapsed"]
+    fit = model.fit(draws=500, tune=500, chains=4, random_seed=4, progress=False)
+    eff = fit.effects()
+    assert set(eff.level) == {"site", "pooled", "new_site"}
+    assert eff.attrs["scale"] == "percentage points"
+    logit = fit.effects(scale="model")
+    assert logit.attrs["scale"] == "log-odds"
+    # a +0.4 log-odds effect at a ~20% base rate is about +6 percentage points
+    pooled = eff[(eff.estimand == "mu") & (eff.component == "extra_hulp")].iloc[0]
+    assert 0 < pooled["mean"] < 15 and pooled.p_positive > 0.8
+    site_rows = eff[eff.estimand == "theta"]
+    truth = pop.effects[pop.effects.outcome == "work_gt_8h"]
+    merged = site_rows.merge(truth, on=["site", "arm"])
+    assert len(merged) == 17
+    covered = ((merged.hdi_low <= merged.effect) & (merged.effect <= merged.hdi_high)).mean()
+    assert covered >= 0.7
+    path = fit.save(tmp_path / "person.nc")
+    loaded = pw.load_result(path)
+    assert isinstance(loaded, pw.PersonResult)
+    assert set(loaded.idata.groups()) == {"posterior", "sample_stats"}
+    pd.testing.assert_frame_equal(loaded.effects(), eff)
+    assert "obs" not in loaded.idata.posterior.dims

@@ -1,0 +1,103 @@
+"""The SYNTHETIC person-level population matches the published facts."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pwbayes as pw
+from pwbayes.data.population import COVARIATES, REGISTER_OUTCOMES
+
+
+@pytest.fixture(scope="module")
+def population():
+    return pw.examples.simulate_participants(random_seed=3)
+
+
+def test_groups_and_sizes(population):
+    df = population.data
+    mun = pw.published.municipalities().set_index("municipality")
+    sizes = df.groupby("municipality").size()
+    groningen = df[df.municipality == "Groningen"]
+    assert (groningen.arm == "reference").sum() == 8724 - 890
+    assert (groningen.arm != "reference").sum() == 890
+    assert sizes["Utrecht"] == mun.loc["Utrecht", "participants"]
+    assert sizes["Deventer"] == mun.loc["Deventer", "participants_cpb2022"]
+    for site, grp in df[df.arm != "reference"].groupby("municipality"):
+        arms = {a.strip() for a in mun.loc[site, "arms"].split(";")}
+        assert set(grp.arm) == arms | {"control"}
+    assert df.attrs["note"].startswith("SYNTHETIC")
+    assert set(COVARIATES) <= set(df.columns)
+
+
+def test_comparison_levels_within_sampling_error(population):
+    df = population.data
+    levels = pw.published.comparison_outcomes().set_index(["outcome", "municipality"])["value"]
+    for site, grp in df.groupby("municipality"):
+        comp = grp[grp.arm == ("reference" if site == "Groningen" else "control")]
+        for outcome in REGISTER_OUTCOMES:
+            p = levels[(outcome, site)] / 100
+            se = np.sqrt(p * (1 - p) / len(comp))
+            assert abs(comp[outcome].mean() - p) < 4 * se, (site, outcome)
+
+
+def test_outcome_logic_and_characteristics(population):
+    df = population.data
+    assert not (df.work_gt_27h & ~df.work_gt_8h).any()
+    assert (1 - df.basic_qualification.mean()) == pytest.approx(0.6, abs=0.02)
+    reference = df.arm == "reference"
+    assert df.loc[reference, "wellbeing_0_10"].isna().all()
+    assert df.loc[~reference, "wellbeing_0_10"].notna().all()
+    assert df.loc[~reference, "wellbeing_0_10"].between(0, 10).all()
+
+
+def test_default_effects_follow_published_directions(population):
+    truth = population.effects
+    found = pw.published.findings()
+    found = found[found.direction != "unknown"]
+    parser_label = {a: pw.arms.arm_label(pw.parse_arm(a)) for a in found.arm.unique()}
+    merged = found.assign(arm=found.arm.map(parser_label)).merge(
+        truth, left_on=["outcome", "municipality", "arm"], right_on=["outcome", "site", "arm"]
+    )
+    assert len(merged) == len(found)
+    sign = np.where(merged.direction == "positive", 1, -1)
+    assert (np.sign(merged.effect) == sign).all()
+
+
+def test_additive_effects_and_size():
+    pop = pw.examples.simulate_participants(random_seed=1, size=0.5, effects={"extra_hulp": 0.3})
+    assert len(pop.data) == pytest.approx(11316 / 2, rel=0.01)
+    comp = pop.component_effects
+    eh = comp[(comp.component == "extra_hulp") & (comp.outcome == "work_gt_8h")]
+    assert len(eh) == 6 and eh.effect.mean() == pytest.approx(0.3, abs=0.2)
+    zia = comp[comp.component == "zelf_in_actie"]
+    assert (zia.effect == 0).all()
+
+
+def test_suspect_controls_bias_effects_downwards():
+    plain = pw.examples.simulate_participants(random_seed=5, effects={})
+    biased = pw.examples.simulate_participants(random_seed=5, effects={}, suspect_controls=True)
+    for pop, expected in ((plain, 0.0), (biased, -1.0)):
+        df = pop.data[pop.data.municipality == "Nijmegen"]
+        treated = df[df.arm != "control"].work_gt_8h.mean()
+        control = df[df.arm == "control"].work_gt_8h.mean()
+        diff = treated - control
+        assert (diff < -0.05) if expected < 0 else (abs(diff) < 0.12)
+
+
+def test_same_seed_same_population():
+    a = pw.examples.simulate_participants(random_seed=9, size=0.2).data
+    b = pw.examples.simulate_participants(random_seed=9, size=0.2).data
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"size": 0}, "size"),
+        ({"effects": "made-up"}, "effects"),
+        ({"effects": {"basisbaan": 0.1}}, "unknown component"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(pw.DataError, match=match):
+        pw.examples.simulate_participants(random_seed=1, **kwargs)
