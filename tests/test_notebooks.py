@@ -14,9 +14,10 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs(path, monkeypatch):
     monkeypatch.setenv("PWBAYES_NOTEBOOK_DRAWS", "500")
+    monkeypatch.setenv("PWBAYES_NOTEBOOK_SIZE", "0.3")
     nb = nbformat.read(path, as_version=4)
     NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
@@ -28,5 +29,8 @@ def test_notebook_runs(path, monkeypatch):
 
 
 def test_notebooks_exist():
-    assert [p.name for p in NOTEBOOKS][:1] == ["01_pooling_six_municipalities.ipynb"]
+    assert [p.name for p in NOTEBOOKS][:2] == [
+        "01_pooling_six_municipalities.ipynb",
+        "02_person_level.ipynb",
+    ]
     assert os.path.getsize(NOTEBOOKS[0]) > 1000

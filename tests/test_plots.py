@@ -39,3 +39,29 @@ def test_forest_no_pooling_has_no_pooled_rows(example_data):
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks == ["Utrecht", "Groningen", "Wageningen"]
     plt.close(fig)
+
+
+def test_compare_plot(example_data):
+    from pwbayes.plots.compare import plot_compare
+
+    model = pw.SummaryModel(example_data, **COLUMNS)
+    table = example_data.rename(columns={"municipality": "site"})[["site", "arm", "estimate", "se"]]
+    table.attrs["note"] = "SYNTHETIC test"
+    fig = plot_compare(
+        table,
+        {"summary-level": fake_result(model), "again": fake_result(model, seed=1)},
+        arms=["Extra Hulp"],
+    )
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "Utrecht",
+        "Groningen",
+        "Wageningen",
+        "pooled",
+    ]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["site alone (linear model)", "summary-level", "again"]
+    assert any("SYNTHETIC" in t.get_text() for t in fig.texts)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="results is empty"):
+        plot_compare(table, {})
