@@ -55,13 +55,15 @@ def diagnose(idata: az.InferenceData, var_names: Sequence[str]) -> dict:
     return out
 
 
-def check_convergence(report: dict) -> list[str]:
+def check_convergence(report: dict, stacklevel: int = 2) -> list[str]:
     """Return the problems in a :func:`diagnose` report and warn once if there are any.
 
     Parameters
     ----------
     report : dict
         From :func:`diagnose`.
+    stacklevel : int
+        Passed to :func:`warnings.warn`, so that the warning points at the user's call.
 
     Returns
     -------
@@ -93,6 +95,6 @@ def check_convergence(report: dict) -> list[str]:
             "Sampling diagnostics found problems; estimates may be unreliable:\n- "
             + "\n- ".join(problems),
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     return problems

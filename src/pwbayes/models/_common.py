@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import arviz as az
 import pymc as pm
 
+from ..diagnostics import check_convergence, diagnose
 from ..priors import Prior, ResolvedPriors
+from ..sampling import available_sampler, compile_model, run_sampler
 
 
 def prior_rv(name: str, priors: ResolvedPriors, var: str, labels: Sequence[str], dims):
@@ -18,3 +21,31 @@ def prior_rv(name: str, priors: ResolvedPriors, var: str, labels: Sequence[str],
 def scalar_rv(name: str, prior: Prior):
     """Create a scalar random variable with ``prior``."""
     return getattr(pm, prior.dist)(name, **prior.params)
+
+
+def sample(owner, *, data: dict, sampler: str, **settings) -> tuple[az.InferenceData, dict]:
+    """Compile (once per structure) and sample ``owner.model``; return idata and config.
+
+    ``owner`` is a model object with ``model``, ``_compiled``, ``_structure_key()`` and
+    ``config()``; ``data`` holds the current values of its ``pm.Data`` containers;
+    ``settings`` are ``draws, tune, chains, random_seed, target_accept, progress``.
+    """
+    engine = available_sampler(sampler)
+    if engine not in owner._compiled:
+        owner._compiled[engine] = compile_model(
+            owner.model, engine, key=owner._structure_key(), data=data
+        )
+    idata = run_sampler(owner.model, sampler=engine, compiled=owner._compiled[engine], **settings)
+    config = owner.config()
+    config["sampling"] = {
+        "sampler": engine,
+        **{k: v for k, v in settings.items() if k != "progress"},
+    }
+    return idata, config
+
+
+def check(idata: az.InferenceData, config: dict, variables: Sequence[str]) -> None:
+    """Run the convergence checks on ``variables`` and record them in ``config``."""
+    report = diagnose(idata, [v for v in variables if v in idata.posterior])
+    report["problems"] = check_convergence(report, stacklevel=4)
+    config["diagnostics"] = report

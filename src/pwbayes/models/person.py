@@ -30,12 +30,10 @@ from ..arms import ArmParser, default_parser
 from ..data.person import PersonData, validate_person
 from ..data.site_estimates import site_estimates
 from ..data.validate import validate_summary
-from ..diagnostics import check_convergence, diagnose
 from ..errors import DataError
 from ..priors import Prior, default_priors, resolve_priors
 from ..results import PersonResult, add_derived_quantities
-from ..sampling import available_sampler, compile_model, run_sampler
-from ._common import prior_rv, scalar_rv
+from ._common import check, prior_rv, sample, scalar_rv
 from .summary import fixed_effect_reference
 
 __all__ = ["PersonModel"]
@@ -358,7 +356,7 @@ class PersonModel:
         chains: int = 4,
         random_seed: int | None = None,
         *,
-        target_accept: float = 0.9,
+        target_accept: float = 0.95,
         sampler: str = "auto",
         progress: bool | None = None,
     ) -> PersonResult:
@@ -370,15 +368,10 @@ class PersonModel:
         -------
         PersonResult
         """
-        engine = available_sampler(sampler)
-        if engine not in self._compiled:
-            self._compiled[engine] = compile_model(
-                self.model, engine, key=self._structure_key(), data=self._data_values()
-            )
-        idata = run_sampler(
-            self.model,
-            sampler=engine,
-            compiled=self._compiled[engine],
+        idata, config = sample(
+            self,
+            data=self._data_values(),
+            sampler=sampler,
             draws=draws,
             tune=tune,
             chains=chains,
@@ -388,25 +381,9 @@ class PersonModel:
         )
         # keep no person-level data (PyMC's sampler adds observed and constant data)
         idata = az.InferenceData(posterior=idata.posterior, sample_stats=idata.sample_stats)
-        config = self.config()
-        config["sampling"] = {
-            "sampler": engine,
-            "draws": draws,
-            "tune": tune,
-            "chains": chains,
-            "random_seed": random_seed,
-            "target_accept": target_accept,
-        }
         idata = add_derived_quantities(idata, config, random_seed)
         self._add_outcome_scale(idata, config, random_seed)
-        checked = [
-            v
-            for v in ("alpha_mu", "alpha_sd", "mu", "tau", "z", "z_alpha", "gamma", "sigma")
-            if v in idata.posterior
-        ]
-        report = diagnose(idata, checked)
-        report["problems"] = check_convergence(report)
-        config["diagnostics"] = report
+        check(idata, config, ("alpha_mu", "alpha_sd", "alpha", "mu", "tau", "z", "gamma", "sigma"))
         return PersonResult(idata, config)
 
     # ------------------------------------------------------------------ g-computation

@@ -23,12 +23,10 @@ import pymc as pm
 
 from ..arms import ArmParser, default_parser
 from ..data.validate import SummaryData, validate_summary
-from ..diagnostics import check_convergence, diagnose
 from ..errors import DataError
 from ..priors import Prior, default_priors, resolve_priors
 from ..results import SummaryResult, add_derived_quantities
-from ..sampling import available_sampler, compile_model, run_sampler
-from ._common import prior_rv
+from ._common import check, prior_rv, sample
 
 __all__ = ["POOLING", "SummaryModel"]
 
@@ -301,19 +299,14 @@ class SummaryModel:
             With ``.idata``, ``.effects()``, ``.plot_forest()``, ``.save()``; convergence
             problems are reported by one :class:`~pwbayes.ConvergenceWarning`.
         """
-        engine = available_sampler(sampler)
-        if engine not in self._compiled:
-            values = {
-                "estimate": self.data.rows["estimate"].to_numpy(),
-                "se": self.data.rows["se"].to_numpy(),
-            }
-            self._compiled[engine] = compile_model(
-                self.model, engine, key=self._structure_key(), data=values
-            )
-        idata = run_sampler(
-            self.model,
-            sampler=engine,
-            compiled=self._compiled[engine],
+        values = {
+            "estimate": self.data.rows["estimate"].to_numpy(),
+            "se": self.data.rows["se"].to_numpy(),
+        }
+        idata, config = sample(
+            self,
+            data=values,
+            sampler=sampler,
             draws=draws,
             tune=tune,
             chains=chains,
@@ -321,24 +314,8 @@ class SummaryModel:
             target_accept=target_accept,
             progress=progress,
         )
-        config = self.config()
-        config["sampling"] = {
-            "sampler": engine,
-            "draws": draws,
-            "tune": tune,
-            "chains": chains,
-            "random_seed": random_seed,
-            "target_accept": target_accept,
-        }
         idata = add_derived_quantities(idata, config, random_seed)
-        checked = [
-            v
-            for v in ("mu", "tau", "z", "beta", "theta", "interaction", "bias")
-            if v in idata.posterior
-        ]
-        report = diagnose(idata, checked)
-        report["problems"] = check_convergence(report)
-        config["diagnostics"] = report
+        check(idata, config, ("mu", "tau", "z", "beta", "theta", "interaction", "bias"))
         return SummaryResult(idata, config)
 
 
