@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from scipy.special import gammaln
+from scipy.special import expit, gammaln
 
 import pwbayes as pw
 from pwbayes.data.population import COVARIATES
@@ -191,6 +191,11 @@ def test_small_person_fit_contract(tmp_path):
     assert eff.attrs["scale"] == "percentage points"
     logit = fit.effects(scale="model")
     assert logit.attrs["scale"] == "log-odds"
+    # recovery, one seed: the pooled log-odds effects' 90% intervals hold the truth
+    mu = logit[logit.estimand == "mu"].set_index("component")
+    for comp in ("zelf_in_actie", "extra_hulp", "werken_loont"):
+        true = 0.4 if comp == "extra_hulp" else 0.0
+        assert mu.loc[comp, "hdi_low"] <= true <= mu.loc[comp, "hdi_high"], comp
     # a +0.4 log-odds effect at a ~20% base rate is about +6 percentage points
     pooled = eff[(eff.estimand == "mu") & (eff.component == "extra_hulp")].iloc[0]
     assert 0 < pooled["mean"] < 15 and pooled.p_positive > 0.8
@@ -200,6 +205,16 @@ def test_small_person_fit_contract(tmp_path):
     assert len(merged) == 17
     covered = ((merged.hdi_low <= merged.effect) & (merged.effect <= merged.hdi_high)).mean()
     assert covered >= 0.7
+    # g-computation by hand for one site x arm row, from the stored posterior draws
+    site_c, x_c, w_c = model._participant_cells()
+    post = fit.idata.posterior.stack(s=("chain", "draw")).transpose("s", ...)
+    m = model.data.sites.index("Utrecht")
+    base = post["alpha"].values[:, [m]] + post["gamma"].values @ x_c[site_c == m].T
+    shift = post["beta"].sel(site="Utrecht", component="extra_hulp").values[:, None]
+    w = w_c[site_c == m]
+    by_hand = 100 * ((expit(base + shift) - expit(base)) @ w) / w.sum()
+    stored = post["theta_pp"].sel(row="Utrecht: Extra Hulp").values
+    np.testing.assert_allclose(stored, by_hand, rtol=1e-10)
     path = fit.save(tmp_path / "person.nc")
     loaded = pw.load_result(path)
     assert isinstance(loaded, pw.PersonResult)
@@ -210,3 +225,37 @@ def test_small_person_fit_contract(tmp_path):
         assert all(n < 50 for n in sizes.values()), (group, sizes)
     pd.testing.assert_frame_equal(loaded.effects(), eff)
     assert "obs" not in loaded.idata.posterior.dims
+
+
+@pytest.mark.slow
+def test_summary_and_person_level_agree():
+    """Pooling site_estimates and fitting persons give the same pooled effects (within
+    their posterior uncertainty)."""
+    effects = {"zelf_in_actie": -0.2, "extra_hulp": 0.3, "werken_loont": 0.2}
+    pop = pw.examples.simulate_participants(random_seed=6, effects=effects)
+    covs = ["basic_qualification", "distance_to_labour_market", "health_problems"]
+    table = pw.site_estimates(
+        pop.data, outcome="work_gt_8h", covariates=covs, comparison=GRONINGEN_REF
+    )
+    summary = pw.SummaryModel(table, site="site", arm="arm", estimate="estimate", se="se")
+    s_eff = summary.fit(random_seed=6, progress=False).effects()
+    person = pw.PersonModel(pop.data, **PERSON, covariates=covs, comparison=GRONINGEN_REF)
+    p_eff = person.fit(random_seed=6, progress=False).effects()
+    for comp in effects:
+        s = s_eff[(s_eff.estimand == "mu") & (s_eff.component == comp)].iloc[0]
+        p = p_eff[(p_eff.estimand == "mu") & (p_eff.component == comp)].iloc[0]
+        assert abs(s["mean"] - p["mean"]) < 2 * np.hypot(s["sd"], p["sd"]), comp
+
+
+def test_bin_covariates(people):
+    before = people.copy(deep=True)
+    binned = pw.bin_covariates(people, {"age": [18, 30, 45, 67], "prior_earnings": 2})
+    pd.testing.assert_frame_equal(people, before)
+    assert set(binned.age) == {"[18, 30)", "[30, 45)", "[45, 67)"}
+    assert binned.age.notna().all() and binned.prior_earnings.notna().all()
+    model = _model(binned, covariates=["age", "basic_qualification", "household_type"])
+    assert model._patterns["collapsed"]
+    with pytest.raises(pw.DataError, match="'household_type' is not numeric"):
+        pw.bin_covariates(people, ["household_type"])
+    with pytest.raises(pw.DataError, match="'income' not found"):
+        pw.bin_covariates(people, ["income"])

@@ -9,6 +9,7 @@ from importlib import import_module
 from . import examples
 from .arms import known_components, parse_arm, register_component
 from .data import published
+from .data.person import bin_covariates
 from .data.site_estimates import site_estimates
 from .errors import (
     ArmError,
@@ -42,6 +43,7 @@ __all__ = [
     "SpecError",
     "SummaryModel",
     "SummaryResult",
+    "bin_covariates",
     "examples",
     "known_components",
     "load_result",

@@ -430,58 +430,57 @@ class PersonModel:
             return
 
         site_c, x_c, w_c = self._participant_cells()
-        gamma = post["gamma"].values.reshape(chains * draws, -1) if d.covariates else None
-        linear = (gamma @ x_c.T) if gamma is not None else np.zeros((chains * draws, len(w_c)))
-        base = flat["alpha"][:, site_c] + linear  # (S, cells): each participant's own site
+        n_draws = chains * draws
+        gamma = (
+            post["gamma"].values.reshape(n_draws, -1) if d.covariates else np.zeros((n_draws, 0))
+        )
         rng = np.random.default_rng(None if random_seed is None else [random_seed, 11])
-        alpha_new = flat["alpha_mu"] + flat["alpha_sd"] * rng.standard_normal(len(flat["alpha_mu"]))
-        base_new = alpha_new[:, None] + linear
+        alpha_new = flat["alpha_mu"] + flat["alpha_sd"] * rng.standard_normal(n_draws)
+        by_site = [site_c == m for m in range(len(d.sites))]
+        out = {
+            "beta_pp": np.empty((n_draws, len(d.sites), len(d.components))),
+            "theta_pp": np.empty((n_draws, len(site_of_row))),
+            "mu_pp": np.empty((n_draws, len(d.components))),
+            "mu_arm_pp": np.empty((n_draws, len(d.arms))),
+            "theta_new_pp": np.empty((n_draws, len(d.components))),
+            "theta_new_arm_pp": np.empty((n_draws, len(d.arms))),
+        }
 
         def gcomp(b, w, shift):
-            p0 = expit(b)
-            return 100 * ((expit(b + shift[:, None]) - p0) @ w) / w.sum()
+            """Average over cells (weights w) of expit(b + shift) - expit(b), in pp."""
+            return 100 * ((expit(b + shift[:, None]) - expit(b)) @ w) / w.sum()
 
-        by_site = {m: site_c == m for m in range(len(d.sites))}
-        beta_pp = np.stack(
-            [
-                np.stack(
-                    [
-                        gcomp(base[:, by_site[m]], w_c[by_site[m]], flat["beta"][:, m, c])
-                        for c in range(len(d.components))
-                    ],
-                    axis=1,
+        # chunks of draws keep memory at ~chunk x cells floats, whatever the population
+        chunk = max(1, int(2e6 // max(len(w_c), 1)))
+        for lo in range(0, n_draws, chunk):
+            sl = slice(lo, min(lo + chunk, n_draws))
+            linear = gamma[sl] @ x_c.T
+            base = flat["alpha"][sl][:, site_c] + linear  # each participant's own site
+            base_new = alpha_new[sl, None] + linear
+            for m, cells in enumerate(by_site):
+                for c in range(len(d.components)):
+                    out["beta_pp"][sl, m, c] = gcomp(
+                        base[:, cells], w_c[cells], flat["beta"][sl, m, c]
+                    )
+            for j, m in enumerate(site_of_row):
+                cells = by_site[m]
+                out["theta_pp"][sl, j] = gcomp(base[:, cells], w_c[cells], theta[sl, j])
+            for c in range(len(d.components)):
+                out["mu_pp"][sl, c] = gcomp(base, w_c, flat["mu"][sl, c])
+                out["theta_new_pp"][sl, c] = gcomp(base_new, w_c, flat["theta_new"][sl, c])
+            for a in range(len(d.arms)):
+                out["mu_arm_pp"][sl, a] = gcomp(base, w_c, flat["mu"][sl] @ design[a])
+                out["theta_new_arm_pp"][sl, a] = gcomp(
+                    base_new, w_c, flat["theta_new"][sl] @ design[a]
                 )
-                for m in range(len(d.sites))
-            ],
-            axis=1,
-        )
-        theta_pp = np.stack(
-            [
-                gcomp(base[:, by_site[m]], w_c[by_site[m]], theta[:, j])
-                for j, m in enumerate(site_of_row)
-            ],
-            axis=1,
-        )
-        mu_pp = np.stack(
-            [gcomp(base, w_c, flat["mu"][:, c]) for c in range(len(d.components))], axis=1
-        )
-        mu_arm_pp = np.stack(
-            [gcomp(base, w_c, flat["mu"] @ design[a]) for a in range(len(d.arms))], axis=1
-        )
-        new_pp = np.stack(
-            [gcomp(base_new, w_c, flat["theta_new"][:, c]) for c in range(len(d.components))],
-            axis=1,
-        )
-        new_arm_pp = np.stack(
-            [gcomp(base_new, w_c, flat["theta_new"] @ design[a]) for a in range(len(d.arms))],
-            axis=1,
-        )
         coords = {"site": d.sites, "component": d.components, "arm": d.arms, "row": row_labels}
-        put(
-            "beta_pp", beta_pp, ("site", "component"), {k: coords[k] for k in ("site", "component")}
-        )
-        put("theta_pp", theta_pp, ("row",), {"row": row_labels})
-        put("mu_pp", mu_pp, ("component",), {"component": d.components})
-        put("mu_arm_pp", mu_arm_pp, ("arm",), {"arm": d.arms})
-        put("theta_new_pp", new_pp, ("component",), {"component": d.components})
-        put("theta_new_arm_pp", new_arm_pp, ("arm",), {"arm": d.arms})
+        dims = {
+            "beta_pp": ("site", "component"),
+            "theta_pp": ("row",),
+            "mu_pp": ("component",),
+            "mu_arm_pp": ("arm",),
+            "theta_new_pp": ("component",),
+            "theta_new_arm_pp": ("arm",),
+        }
+        for name, values in out.items():
+            put(name, values, dims[name], {k: coords[k] for k in dims[name]})
