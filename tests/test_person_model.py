@@ -259,3 +259,14 @@ def test_bin_covariates(people):
         pw.bin_covariates(people, ["household_type"])
     with pytest.raises(pw.DataError, match="'income' not found"):
         pw.bin_covariates(people, ["income"])
+
+
+def test_parameterisation_choice(people):
+    small = _model(people)
+    assert small.centered is False and "z" in small.model.named_vars
+    centred = _model(people, centered=True)
+    assert "z" not in centred.model.named_vars
+    assert "beta" in {v.name for v in centred.model.free_RVs}
+    assert "centred" in repr(centred)
+    with pytest.raises(pw.DataError, match="centered='yes'"):
+        _model(people, centered="yes")
