@@ -268,5 +268,8 @@ def test_parameterisation_choice(people):
     assert "z" not in centred.model.named_vars
     assert "beta" in {v.name for v in centred.model.free_RVs}
     assert "centred" in repr(centred)
+    # a different graph must never reuse another's compiled sampler
+    assert centred._structure_key() != small._structure_key()
+    assert _model(people)._structure_key() == small._structure_key()
     with pytest.raises(pw.DataError, match="centered='yes'"):
         _model(people, centered="yes")

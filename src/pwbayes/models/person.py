@@ -362,6 +362,8 @@ class PersonModel:
             self.family,
             self._patterns["collapsed"],
             self._patterns["rows"],
+            self.centered,
+            bool(self.data.covariates),
             sorted((k, tuple(v)) for k, v in self.coords.items() if k != "obs"),
             sorted(self._priors.table().items()),
             site_idx.tobytes(),
