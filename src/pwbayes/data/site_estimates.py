@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..arms import ArmParser, default_parser
-from .person import validate_person
+from .person import PersonData, validate_person
 
-__all__ = ["site_estimates"]
+__all__ = ["estimates_from", "site_estimates"]
 
 
 def _ols_hc1(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,6 +77,11 @@ def site_estimates(
         missing=missing,
         parser=parser,
     )
+    return estimates_from(pdata, family=family, note=data.attrs.get("note"))
+
+
+def estimates_from(pdata: PersonData, *, family: str, note: str | None = None) -> pd.DataFrame:
+    """:func:`site_estimates` on already validated data (used by the person-level model)."""
     # Standardised covariates give the same arm coefficients and robust SEs as raw ones.
     x_cov = pdata.x
     scale = 100.0 if family == "bernoulli" else 1.0
@@ -104,6 +109,6 @@ def site_estimates(
                 }
             )
     out = pd.DataFrame(rows)
-    if data.attrs.get("note"):
-        out.attrs["note"] = data.attrs["note"]
+    if note:
+        out.attrs["note"] = note
     return out

@@ -28,7 +28,7 @@ from scipy.special import expit, logit
 
 from ..arms import ArmParser, default_parser
 from ..data.person import PersonData, validate_person
-from ..data.site_estimates import site_estimates
+from ..data.site_estimates import estimates_from
 from ..data.validate import validate_summary
 from ..errors import DataError
 from ..priors import Prior, default_priors, resolve_priors
@@ -136,17 +136,7 @@ class PersonModel:
             parser=self.parser,
         )
         self.note = note if note is not None else data.attrs.get("note")
-        self.site_table = site_estimates(
-            data,
-            outcome=outcome,
-            site=site,
-            arm=arm,
-            covariates=covariates,
-            family=family,
-            comparison=comparison,
-            missing=missing,
-            parser=self.parser,
-        )
+        self.site_table = estimates_from(self.data, family=family, note=self.note)
         self._patterns = self._collapse(collapse)
         if centered not in ("auto", True, False):
             raise DataError(f"centered={centered!r} is not allowed; use 'auto', True or False.")

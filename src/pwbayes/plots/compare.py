@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from ..results import HDI_PROB, SummaryResult
+from ._common import draw_interval
 
 __all__ = ["plot_compare"]
 
@@ -79,7 +80,7 @@ def plot_compare(
                 label="site alone (linear model)",
             )
             for (name, eff), off, style in zip(effects.items(), offsets[1:], _STYLES, strict=False):
-                _draw(
+                draw_interval(
                     ax,
                     eff[(eff.estimand == "theta") & (eff.site == site) & (eff.arm == arm)],
                     -y + off,
@@ -89,7 +90,9 @@ def plot_compare(
             labels.append(site)
         y = len(sites)
         for (name, eff), off, style in zip(effects.items(), offsets[1:], _STYLES, strict=False):
-            _draw(ax, eff[(eff.estimand == "mu_arm") & (eff.arm == arm)], -y + off, name, style)
+            draw_interval(
+                ax, eff[(eff.estimand == "mu_arm") & (eff.arm == arm)], -y + off, name, style
+            )
         labels.append("pooled")
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(-np.arange(len(labels)))
@@ -119,18 +122,3 @@ def plot_compare(
     fig.supxlabel("effect (percentage points for binary outcomes)", fontsize=9, y=0.06)
     fig.tight_layout(rect=(0, 0.08, 1, 0.93))
     return fig
-
-
-def _draw(ax, row, y, label, style):
-    if row.empty:
-        return
-    r = row.iloc[0]
-    ax.errorbar(
-        r["mean"],
-        y,
-        xerr=[[r["mean"] - r["hdi_low"]], [r["hdi_high"] - r["mean"]]],
-        ls="none",
-        ms=5,
-        label=label,
-        **style,
-    )

@@ -11,6 +11,7 @@ import numpy as np
 from scipy import stats
 
 from ..results import HDI_PROB, SummaryResult
+from ._common import draw_interval
 
 __all__ = ["plot_forest"]
 
@@ -151,18 +152,8 @@ def plot_forest(
 
 
 def _posterior(ax, row, y, label, show_probability, **style):
-    if row.empty:
-        return
-    r = row.iloc[0]
-    ax.errorbar(
-        r["mean"],
-        y,
-        xerr=[[r["mean"] - r["hdi_low"]], [r["hdi_high"] - r["mean"]]],
-        ls="none",
-        ms=5,
-        **{"label": label, **style},
-    )
-    if show_probability:
+    if draw_interval(ax, row, y, label, style) and show_probability:
+        r = row.iloc[0]
         ax.annotate(
             f"P(>0)={r['p_positive']:.2f}",
             (r["hdi_high"], y),
