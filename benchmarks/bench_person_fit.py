@@ -35,6 +35,8 @@ def main() -> dict:
     ap.add_argument("--tune", type=int, default=1000)
     ap.add_argument("--size", type=float, default=1.0)
     ap.add_argument("--binned", action="store_true")
+    ap.add_argument("--chains", type=int, default=4)
+    ap.add_argument("--centered", action="store_true", help="centred site x component effects")
     ap.add_argument("--json", default="benchmarks/out/person_fit.json")
     args = ap.parse_args()
     out: dict = {"settings": vars(args)}
@@ -66,7 +68,9 @@ def main() -> dict:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pw.ConvergenceWarning)
-        fit = model.fit(draws=args.draws, tune=args.tune, random_seed=1, progress=False)
+        fit = model.fit(
+            draws=args.draws, tune=args.tune, chains=args.chains, random_seed=1, progress=False
+        )
     out["fit_s"] = time.perf_counter() - t
     out["total_s"] = time.perf_counter() - t0
     ess = az.ess(fit.idata, var_names=["mu", "tau"])

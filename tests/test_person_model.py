@@ -271,5 +271,5 @@ def test_parameterisation_choice(people):
     # a different graph must never reuse another's compiled sampler
     assert centred._structure_key() != small._structure_key()
     assert _model(people)._structure_key() == small._structure_key()
-    with pytest.raises(pw.DataError, match="centered='yes'"):
-        _model(people, centered="yes")
+    with pytest.raises(pw.DataError, match="centered='auto'"):
+        _model(people, centered="auto")
