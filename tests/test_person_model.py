@@ -273,3 +273,24 @@ def test_parameterisation_choice(people):
     assert _model(people)._structure_key() == small._structure_key()
     with pytest.raises(pw.DataError, match="centered='auto'"):
         _model(people, centered="auto")
+
+
+@pytest.mark.slow
+def test_normal_family_effects_on_one_scale(people):
+    """For scores the model's scale is the outcome's: both tables are the same numbers."""
+    import warnings
+
+    model = _model(
+        people,
+        outcome="wellbeing_0_10",
+        family="normal",
+        covariates=["wellbeing_0_10_baseline"],
+        comparison=None,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pw.ConvergenceWarning)
+        fit = model.fit(draws=300, tune=300, random_seed=1, progress=False)
+    outcome, model_scale = fit.effects(), fit.effects(scale="model")
+    assert outcome.attrs["scale"] == model_scale.attrs["scale"] == "points"
+    pd.testing.assert_frame_equal(outcome, model_scale, check_like=True, check_exact=False)
+    assert not [v for v in fit.idata.posterior.data_vars if v.endswith("_pp")]

@@ -112,11 +112,9 @@ class Prior:
         )
 
 
-def _round2(x: float) -> float:
-    if x <= 0 or not math.isfinite(x):
-        return 1.0
-    digits = 1 - int(math.floor(math.log10(x)))
-    return round(x, digits)
+def round_sig2(x: float) -> float:
+    """Round to two significant digits, so that default priors read cleanly."""
+    return float(f"{x:.2g}")
 
 
 def default_priors(se: Sequence[float]) -> dict[str, Prior]:
@@ -134,12 +132,12 @@ def default_priors(se: Sequence[float]) -> dict[str, Prior]:
         (no pooling), ``interaction ~ Normal(0, 0.5 s)`` (sceptical: combined arms
         are assumed additive unless the data say otherwise), ``bias ~ Normal(0, s)``.
     """
-    s = _round2(float(np.median(np.asarray(se, dtype=float))))
+    s = round_sig2(float(np.median(np.asarray(se, dtype=float))))
     return {
-        "mu": Prior("Normal", mu=0.0, sigma=_round2(2.5 * s)),
+        "mu": Prior("Normal", mu=0.0, sigma=round_sig2(2.5 * s)),
         "tau": Prior("HalfNormal", sigma=s),
-        "beta": Prior("Normal", mu=0.0, sigma=_round2(2.5 * s)),
-        "interaction": Prior("Normal", mu=0.0, sigma=_round2(0.5 * s)),
+        "beta": Prior("Normal", mu=0.0, sigma=round_sig2(2.5 * s)),
+        "interaction": Prior("Normal", mu=0.0, sigma=round_sig2(0.5 * s)),
         "bias": Prior("Normal", mu=0.0, sigma=s),
     }
 

@@ -367,14 +367,16 @@ class PersonResult(SummaryResult):
     """Posterior of a :class:`~pwbayes.PersonModel` fit.
 
     The posterior holds the model-scale parameters (``alpha``, ``gamma``, ``mu``, ``tau``,
-    ``beta``: log-odds for binary outcomes) and their outcome-scale counterparts from
-    g-computation (``beta_pp``, ``theta_pp``, ``mu_pp``, ``mu_arm_pp``, ``theta_new_pp``,
-    ``theta_new_arm_pp``: percentage points). No person-level data are kept.
+    ``beta``: log-odds for binary outcomes) and, for binary outcomes, their outcome-scale
+    counterparts from g-computation (``beta_pp``, ``theta_pp``, ``mu_pp``, ``mu_arm_pp``,
+    ``theta_new_pp``, ``theta_new_arm_pp``: percentage points; for scores the two scales
+    coincide). No person-level data are kept.
     """
 
     def _variable(self, estimand: str, scale: str) -> str:
         super()._variable(estimand, scale)
-        return f"{estimand}_pp" if scale == "outcome" else estimand
+        binary = self.config["family"] == "bernoulli"
+        return f"{estimand}_pp" if scale == "outcome" and binary else estimand
 
     def _scale_name(self, scale: str) -> str:
         if scale == "model":
@@ -435,7 +437,7 @@ def load_result(path: str | Path) -> SummaryResult:
     SummaryResult
     """
     idata = az.from_netcdf(str(path), engine="h5netcdf")
-    idata.load() if hasattr(idata, "load") else None
+    idata.load()  # read everything now, so the file is not held open
     attrs = idata.posterior.attrs
     if _CONFIG_ATTR not in attrs:
         raise DataError(f"{path} was not written by pwbayes (no {_CONFIG_ATTR!r} attribute).")

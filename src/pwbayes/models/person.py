@@ -31,7 +31,7 @@ from ..data.person import PersonData, validate_person
 from ..data.site_estimates import estimates_from
 from ..data.validate import validate_summary
 from ..errors import DataError
-from ..priors import Prior, default_priors, resolve_priors
+from ..priors import Prior, default_priors, resolve_priors, round_sig2
 from ..results import PersonResult, add_derived_quantities
 from ._common import check, prior_rv, sample, scalar_rv
 from .summary import fixed_effect_reference
@@ -56,10 +56,6 @@ def _binomial_logit_kernel(value, n, eta):
     Summed over cells it equals the row-level Bernoulli log-likelihood exactly.
     """
     return value * eta - n * pt.softplus(eta)
-
-
-def _round2(x: float) -> float:
-    return float(f"{x:.2g}")
 
 
 class PersonModel:
@@ -156,19 +152,19 @@ class PersonModel:
         if self.family == "bernoulli":
             p = float(np.clip(y.mean(), 0.01, 0.99))
             return {
-                "alpha_mu": Prior("Normal", mu=_round2(logit(p)), sigma=1.5),
+                "alpha_mu": Prior("Normal", mu=round_sig2(logit(p)), sigma=1.5),
                 "alpha_sd": Prior("HalfNormal", sigma=1.0),
                 "gamma": Prior("Normal", mu=0.0, sigma=1.0),
                 "mu": Prior("Normal", mu=0.0, sigma=1.0),
                 "tau": Prior("HalfNormal", sigma=0.5),
             }
-        s = _round2(float(y.std()))
+        s = round_sig2(float(y.std()))
         return {
-            "alpha_mu": Prior("Normal", mu=_round2(float(y.mean())), sigma=_round2(2 * s)),
+            "alpha_mu": Prior("Normal", mu=round_sig2(float(y.mean())), sigma=round_sig2(2 * s)),
             "alpha_sd": Prior("HalfNormal", sigma=s),
             "gamma": Prior("Normal", mu=0.0, sigma=s),
             "mu": Prior("Normal", mu=0.0, sigma=s),
-            "tau": Prior("HalfNormal", sigma=_round2(0.5 * s)),
+            "tau": Prior("HalfNormal", sigma=round_sig2(0.5 * s)),
             "sigma": Prior("HalfNormal", sigma=s),
         }
 
@@ -428,15 +424,10 @@ class PersonModel:
 
         def put(name, values, dims, coords):
             arr = values.reshape(chains, draws, *values.shape[1:])
-            post[name] = xr.DataArray(
-                arr, dims=("chain", "draw", *dims), coords={k: v for k, v in coords.items()}
-            )
+            post[name] = xr.DataArray(arr, dims=("chain", "draw", *dims), coords=coords)
 
         put("theta", theta, ("row",), {"row": row_labels})
-        if self.family == "normal":
-            names = ("beta", "theta", "mu", "mu_arm", "theta_new", "theta_new_arm")
-            for n in names:
-                post[f"{n}_pp"] = post[n]
+        if self.family == "normal":  # linear: the model's scale is the outcome's scale
             return
 
         site_c, x_c, w_c = self._participant_cells()
