@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import arviz as az
@@ -31,15 +32,21 @@ def sample(owner, *, data: dict, sampler: str, **settings) -> tuple[az.Inference
     ``settings`` are ``draws, tune, chains, random_seed, target_accept, progress``.
     """
     engine = available_sampler(sampler)
+    start = time.perf_counter()
     if engine not in owner._compiled:
         owner._compiled[engine] = compile_model(
             owner.model, engine, key=owner._structure_key(), data=data
         )
+    compiled = time.perf_counter()
     idata = run_sampler(owner.model, sampler=engine, compiled=owner._compiled[engine], **settings)
     config = owner.config()
     config["sampling"] = {
         "sampler": engine,
         **{k: v for k, v in settings.items() if k != "progress"},
+    }
+    config["timings"] = {
+        "compile_s": round(compiled - start, 2),
+        "sample_s": round(time.perf_counter() - compiled, 2),
     }
     return idata, config
 

@@ -17,37 +17,43 @@ difference between arm and comparison (percentage points for binary outcomes).
 from __future__ import annotations
 
 import hashlib
+import time
+import warnings
 from collections.abc import Mapping, Sequence
 
 import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
-import pytensor.tensor as pt
-from scipy.special import expit, logit
+from scipy.special import logit
 
 from ..arms import ArmParser, default_parser
 from ..data.person import PersonData, validate_person
 from ..data.site_estimates import estimates_from
 from ..data.validate import validate_summary
-from ..errors import DataError
+from ..errors import DataError, PriorError
 from ..priors import Prior, default_priors, resolve_priors, round_sig2
 from ..results import PersonResult, add_derived_quantities
+from . import _normal_approx as approx
 from ._common import check, prior_rv, sample, scalar_rv
+from ._gcomp import shift_effects
+from ._logit_kernel import logit_binomial
 from .summary import fixed_effect_reference
 
 __all__ = ["PersonModel"]
 
 COLLAPSE = ("auto", True, False)
+LIKELIHOODS = ("auto", "exact", "normal_approx")
 
 
 def _bernoulli_logit_logp(value, eta):
     """Return log Bernoulli(value | logit^-1(eta)) = value * eta - log(1 + exp(eta)).
 
     Written out rather than ``pm.Bernoulli`` because it compiles to fewer operations
-    (no bounds checks, one softplus): about 1.6x faster per gradient on 11,000 rows.
+    (no bounds checks): 1.75x faster per fit on 11,000 rows; the fused kernel
+    (:mod:`._logit_kernel`) computes it and its derivative in one pass.
     """
-    return value * eta - pt.softplus(eta)
+    return logit_binomial(value, 1.0, eta)
 
 
 def _binomial_logit_kernel(value, n, eta):
@@ -55,7 +61,7 @@ def _binomial_logit_kernel(value, n, eta):
 
     Summed over cells it equals the row-level Bernoulli log-likelihood exactly.
     """
-    return value * eta - n * pt.softplus(eta)
+    return logit_binomial(value, n, eta)
 
 
 class PersonModel:
@@ -91,6 +97,17 @@ class PersonModel:
         (``beta = mu + tau * z``, default) or centred (``beta ~ Normal(mu, tau)``). On the
         synthetic population at 3x size (binned covariates) non-centred took 58 leapfrog
         steps per draw and centred 191 (``docs/benchmarks.md``).
+    likelihood : {"auto", "exact", "normal_approx"}
+        ``"exact"`` evaluates the likelihood of every row (or collapsed cell) at every
+        step. ``"normal_approx"`` replaces it by its normal approximation in the site
+        intercepts, site x arm effects and covariate effects (maximum likelihood and
+        inverse information), integrates those out exactly and samples only the
+        hyperparameters; accurate when every site x group cell holds many events and
+        non-events, and fast whatever the number of rows (national scale). ``"auto"``
+        (default) uses the approximation from 100,000 rows on when every site x group
+        cell has at least 100 events and 100 non-events (100 people for a score), and
+        the exact likelihood otherwise. The choice is shown by ``repr`` and recorded in
+        the result.
     note : str, optional
         Caption for plots and reports; defaults to ``data.attrs["note"]``.
     parser : ArmParser, optional
@@ -110,6 +127,7 @@ class PersonModel:
         missing: str = "raise",
         collapse: str | bool = "auto",
         centered: bool = False,
+        likelihood: str = "auto",
         note: str | None = None,
         parser: ArmParser | None = None,
     ):
@@ -132,17 +150,19 @@ class PersonModel:
         )
         self.note = note if note is not None else data.attrs.get("note")
         self.site_table = estimates_from(self.data, family=family, note=self.note)
-        self._patterns = self._collapse(collapse)
         if centered not in (True, False):
             raise DataError(f"centered={centered!r} is not allowed; use True or False.")
         self.centered = bool(centered)
+        self.likelihood = self._choose_likelihood(likelihood)
+        self._patterns = self._collapse(collapse)
         self._defaults = self._default_priors()
         used = ["alpha_mu", "alpha_sd", "mu", "tau"]
         if self.data.covariates:
             used.append("gamma")
-        if family == "normal":
+        if family == "normal" and self.likelihood == "exact":
             used.append("sigma")
         self._priors = resolve_priors(priors, self._defaults, used, self.data.components)
+        self._approx = self._normal_approx() if self.likelihood == "normal_approx" else None
         self._model: pm.Model | None = None
         self._compiled: dict[str, object] = {}
 
@@ -168,13 +188,69 @@ class PersonModel:
             "sigma": Prior("HalfNormal", sigma=s),
         }
 
+    def _choose_likelihood(self, likelihood) -> str:
+        if likelihood not in LIKELIHOODS:
+            raise DataError(f"likelihood={likelihood!r} is not allowed; use one of {LIKELIHOODS}.")
+        ok, smallest = approx.check_cells(self.data, self.family, approx.AUTO_MIN_CELL)
+        if likelihood == "auto":
+            big = len(self.data.y) >= approx.AUTO_MIN_ROWS
+            return "normal_approx" if big and ok else "exact"
+        if likelihood == "normal_approx" and not ok:
+            warnings.warn(
+                f"likelihood='normal_approx' with a small cell ({smallest}); the normal "
+                f"approximation is accurate when every site x group cell has at least "
+                f"{approx.AUTO_MIN_CELL}. Consider likelihood='exact'.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return likelihood
+
+    def _normal_approx(self) -> dict:
+        """Stage one of ``likelihood="normal_approx"``: maximum likelihood of psi."""
+        d = self.data
+        layout = approx.layout_of(d)
+        dist, params = self._priors.params("gamma", d.covariates) if d.covariates else ("", {})
+        if d.covariates and dist != "Normal":
+            raise PriorError(
+                f"likelihood='normal_approx' needs a Normal prior on gamma; got {dist}. Use a "
+                "Normal prior or likelihood='exact'."
+            )
+        p = self._patterns
+        if self.family == "bernoulli":
+            psi_hat, cov, info = approx.fit_glm(
+                layout,
+                p["site_index"],
+                p["arm_index"],
+                p["x"],
+                family="bernoulli",
+                k=p["k"],
+                n=p["n"],
+            )
+        else:
+            psi_hat, cov, info = approx.fit_glm(
+                layout, d.site_index, d.arm_index, d.x, family="normal", y=d.y
+            )
+        _, mu_params = self._priors.params("mu", d.components)
+        # the prior's scale (1e4 for families without sigma) regularises the centring only
+        mu_var = mu_params["sigma"] ** 2 if "sigma" in mu_params else 1e4
+        return {
+            "layout": layout,
+            "mu_scaling": approx.fixed_effect_centre(layout, psi_hat, cov, mu_var),
+            "psi_hat": psi_hat,
+            "psi_cov": cov,
+            "info": info,
+            "gamma_mean": params.get("mu", np.zeros(0)),
+            "gamma_sd": params.get("sigma", np.zeros(0)),
+        }
+
     def _collapse(self, collapse) -> dict:
         d = self.data
         keys = np.column_stack([d.site_index, d.arm_index, d.x])
-        if self.family != "bernoulli" or collapse is False:
+        if self.family != "bernoulli" or (collapse is False and self.likelihood == "exact"):
             return {"collapsed": False, "rows": len(d.y)}
         uniq, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-        if collapse == "auto" and len(uniq) > 0.5 * len(d.y):
+        small = len(uniq) > 0.5 * len(d.y)
+        if collapse == "auto" and small and self.likelihood == "exact":
             return {"collapsed": False, "rows": len(d.y)}
         inverse = inverse.ravel()
         return {
@@ -199,13 +275,17 @@ class PersonModel:
     @property
     def coords(self) -> dict[str, list[str]]:
         """Coordinates with real site, component, arm and covariate names."""
-        return {
+        out = {
             "site": self.data.sites,
             "component": self.data.components,
             "arm": self.data.arms,
             "covariate": self.data.covariates,
-            "obs": [str(i) for i in range(self._patterns["rows"])],
         }
+        if self._approx is not None:
+            out["psi"] = out["psi_"] = self._approx["layout"].names
+        else:
+            out["obs"] = [str(i) for i in range(self._patterns["rows"])]
+        return out
 
     @property
     def model(self) -> pm.Model:
@@ -225,9 +305,19 @@ class PersonModel:
             f"  covariates: {', '.join(d.covariates) or 'none'}",
             f"  comparison: {', '.join(f'{s}={c}' for s, c in d.comparison.items())}",
         ]
-        if self._patterns["collapsed"]:
+        if self._approx is not None:
+            lines.append(
+                f"  likelihood: normal approximation in {self._approx['layout'].size} parameters "
+                f"(from {self._patterns['rows']} rows), which are integrated out"
+            )
+        elif self._patterns["collapsed"]:
             lines.append(f"  likelihood: binomial over {self._patterns['rows']} collapsed cells")
-        lines.append(f"  site x component effects: {'centred' if self.centered else 'non-centred'}")
+        if self._approx is not None:
+            lines.append("  site x component effects: drawn from their conditional posterior")
+        else:
+            lines.append(
+                f"  site x component effects: {'centred' if self.centered else 'non-centred'}"
+            )
         lines += [f"  left out: {k} ({v} rows)" for k, v in d.dropped.items()]
         lines.append("  priors (model scale):")
         lines += [f"    {k} ~ {v!r}" for k, v in self.priors.items()]
@@ -252,6 +342,23 @@ class PersonModel:
         with pm.Model(coords=self.coords) as model:
             alpha_mu = scalar_rv("alpha_mu", self._priors.base["alpha_mu"])
             alpha_sd = scalar_rv("alpha_sd", self._priors.base["alpha_sd"])
+            if self._approx is not None:
+                a = self._approx
+                approx.build_marginal(
+                    a["layout"],
+                    a["psi_hat"],
+                    a["psi_cov"],
+                    {
+                        "alpha_mu": alpha_mu,
+                        "alpha_sd": alpha_sd,
+                        "tau": prior_rv("tau", self._priors, "tau", comps, "component"),
+                    },
+                    self._priors.params("mu", comps),
+                    a["mu_scaling"],
+                    a["gamma_mean"],
+                    a["gamma_sd"],
+                )
+                return model
             # centred: every site has hundreds of people, so its intercept is well identified
             alpha = pm.Normal("alpha", alpha_mu, alpha_sd, dims="site")
             mu = prior_rv("mu", self._priors, "mu", comps, "component")
@@ -303,8 +410,15 @@ class PersonModel:
             "dropped": d.dropped,
             "collapsed": bool(self._patterns["collapsed"]),
             "centered": bool(self.centered),
+            "likelihood": self.likelihood,
             "n_obs": int(len(d.y)),
             "n_likelihood_rows": int(self._patterns["rows"]),
+            "normal_approx": None
+            if self._approx is None
+            else {
+                "parameters": self._approx["layout"].names,
+                **{k: float(v) for k, v in self._approx["info"].items()},
+            },
             "priors": self._priors.to_dict(),
             "prior_table": {k: repr(v) for k, v in self.priors.items()},
             "note": self.note,
@@ -332,6 +446,7 @@ class PersonModel:
             self._patterns["collapsed"],
             self._patterns["rows"],
             self.centered,
+            self.likelihood,
             bool(self.data.covariates),
             sorted((k, tuple(v)) for k, v in self.coords.items() if k != "obs"),
             sorted(self._priors.table().items()),
@@ -342,6 +457,14 @@ class PersonModel:
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 
     def _data_values(self) -> dict:
+        if self._approx is not None:
+            a = self._approx
+            return {
+                "psi_hat": a["psi_hat"],
+                "psi_cov": a["psi_cov"],
+                "mu_centre": a["mu_scaling"][0],
+                "mu_fe_var": a["mu_scaling"][1],
+            }
         _, _, x = self._observations()
         values = {"x": x} if self.data.covariates else {}
         if self._patterns["collapsed"]:
@@ -370,6 +493,7 @@ class PersonModel:
         -------
         PersonResult
         """
+        start = time.perf_counter()
         idata, config = sample(
             self,
             data=self._data_values(),
@@ -383,14 +507,46 @@ class PersonModel:
         )
         # keep no person-level data (PyMC's sampler adds observed and constant data)
         idata = az.InferenceData(posterior=idata.posterior, sample_stats=idata.sample_stats)
+        if self._approx is not None:
+            self._add_conditional_draws(idata, random_seed)
         idata = add_derived_quantities(idata, config, random_seed)
         self._add_outcome_scale(idata, config, random_seed)
+        config["timings"]["effects_s"] = round(
+            time.perf_counter() - start - sum(config["timings"].values()), 2
+        )
         check(
             idata,
             config,
             ("alpha_mu", "alpha_sd", "alpha", "mu", "tau", "z", "beta", "gamma", "sigma"),
         )
         return PersonResult(idata, config)
+
+    def _add_conditional_draws(self, idata, random_seed) -> None:
+        """``likelihood="normal_approx"``: draw alpha, beta, gamma given each draw of h."""
+        import xarray as xr
+
+        post = idata.posterior
+        chains, draws = post.sizes["chain"], post.sizes["draw"]
+        hyper = {
+            k: post[k].values.reshape(chains * draws, *post[k].shape[2:])
+            for k in ("alpha_mu", "alpha_sd", "mu", "tau")
+        }
+        a = self._approx
+        rng = np.random.default_rng(None if random_seed is None else [random_seed, 13])
+        out = approx.conditional_draws(
+            a["layout"], a["psi_hat"], a["psi_cov"], hyper, a["gamma_mean"], a["gamma_sd"], rng
+        )
+        d = self.data
+        dims = {"alpha": ("site",), "beta": ("site", "component"), "gamma": ("covariate",)}
+        coords = {"site": d.sites, "component": d.components, "covariate": d.covariates}
+        for name, values in out.items():
+            if name == "gamma" and not d.covariates:
+                continue
+            post[name] = xr.DataArray(
+                values.reshape(chains, draws, *values.shape[1:]),
+                dims=("chain", "draw", *dims[name]),
+                coords={k: coords[k] for k in dims[name]},
+            )
 
     # ------------------------------------------------------------------ g-computation
     def _participant_cells(self):
@@ -432,48 +588,56 @@ class PersonModel:
 
         site_c, x_c, w_c = self._participant_cells()
         n_draws = chains * draws
+        n_sites, n_comp = len(d.sites), len(d.components)
         gamma = (
             post["gamma"].values.reshape(n_draws, -1) if d.covariates else np.zeros((n_draws, 0))
         )
         rng = np.random.default_rng(None if random_seed is None else [random_seed, 11])
         alpha_new = flat["alpha_mu"] + flat["alpha_sd"] * rng.standard_normal(n_draws)
-        by_site = [site_c == m for m in range(len(d.sites))]
+        # single-component arms shift by their component's effect, so only combined arms
+        # need shifts of their own
+        single = {a: int(np.argmax(design[a])) for a in range(len(d.arms)) if design[a].sum() == 1}
+        combined = [a for a in range(len(d.arms)) if a not in single]
+        site_rows = [[j for j, m in enumerate(site_of_row) if m == s] for s in range(n_sites)]
+        combined_rows = [[j for j in rows_m if arm_of_row[j] not in single] for rows_m in site_rows]
+        width = max((len(r) for r in combined_rows), default=0)
+        mu_arm = flat["mu"] @ design[combined].T
+        new_arm = flat["theta_new"] @ design[combined].T
+        shifts_site = np.zeros((n_draws, n_sites, 2 * n_comp + width + len(combined)))
+        shifts_site[:, :, :n_comp] = flat["beta"]
+        shifts_site[:, :, n_comp : 2 * n_comp] = flat["mu"][:, None, :]
+        for m, rows_m in enumerate(combined_rows):
+            shifts_site[:, m, 2 * n_comp : 2 * n_comp + len(rows_m)] = theta[:, rows_m]
+        shifts_site[:, :, 2 * n_comp + width :] = mu_arm[:, None, :]
+        shifts_new = np.concatenate([flat["theta_new"], new_arm], axis=1)
+        acc_site, acc_new = shift_effects(
+            site_c, x_c, w_c, flat["alpha"], gamma, alpha_new, shifts_site, shifts_new
+        )
+        w_site = np.bincount(site_c, weights=w_c, minlength=n_sites)
+        per_site = 100 * acc_site / w_site[None, :, None]
+        pooled = 100 * acc_site.sum(axis=1) / w_c.sum()
+        new = 100 * acc_new / w_c.sum()
         out = {
-            "beta_pp": np.empty((n_draws, len(d.sites), len(d.components))),
+            "beta_pp": per_site[:, :, :n_comp],
             "theta_pp": np.empty((n_draws, len(site_of_row))),
-            "mu_pp": np.empty((n_draws, len(d.components))),
+            "mu_pp": pooled[:, n_comp : 2 * n_comp],
             "mu_arm_pp": np.empty((n_draws, len(d.arms))),
-            "theta_new_pp": np.empty((n_draws, len(d.components))),
+            "theta_new_pp": new[:, :n_comp],
             "theta_new_arm_pp": np.empty((n_draws, len(d.arms))),
         }
-
-        def gcomp(b, w, shift):
-            """Average over cells (weights w) of expit(b + shift) - expit(b), in pp."""
-            return 100 * ((expit(b + shift[:, None]) - expit(b)) @ w) / w.sum()
-
-        # chunks of draws keep memory at ~chunk x cells floats, whatever the population
-        chunk = max(1, int(2e6 // max(len(w_c), 1)))
-        for lo in range(0, n_draws, chunk):
-            sl = slice(lo, min(lo + chunk, n_draws))
-            linear = gamma[sl] @ x_c.T
-            base = flat["alpha"][sl][:, site_c] + linear  # each participant's own site
-            base_new = alpha_new[sl, None] + linear
-            for m, cells in enumerate(by_site):
-                for c in range(len(d.components)):
-                    out["beta_pp"][sl, m, c] = gcomp(
-                        base[:, cells], w_c[cells], flat["beta"][sl, m, c]
-                    )
-            for j, m in enumerate(site_of_row):
-                cells = by_site[m]
-                out["theta_pp"][sl, j] = gcomp(base[:, cells], w_c[cells], theta[sl, j])
-            for c in range(len(d.components)):
-                out["mu_pp"][sl, c] = gcomp(base, w_c, flat["mu"][sl, c])
-                out["theta_new_pp"][sl, c] = gcomp(base_new, w_c, flat["theta_new"][sl, c])
-            for a in range(len(d.arms)):
-                out["mu_arm_pp"][sl, a] = gcomp(base, w_c, flat["mu"][sl] @ design[a])
-                out["theta_new_arm_pp"][sl, a] = gcomp(
-                    base_new, w_c, flat["theta_new"][sl] @ design[a]
-                )
+        for j, (m, a) in enumerate(zip(site_of_row, arm_of_row, strict=True)):
+            if a in single:
+                out["theta_pp"][:, j] = per_site[:, m, single[a]]
+            else:
+                out["theta_pp"][:, j] = per_site[:, m, 2 * n_comp + combined_rows[m].index(j)]
+        for a in range(len(d.arms)):
+            if a in single:
+                out["mu_arm_pp"][:, a] = out["mu_pp"][:, single[a]]
+                out["theta_new_arm_pp"][:, a] = out["theta_new_pp"][:, single[a]]
+            else:
+                k = combined.index(a)
+                out["mu_arm_pp"][:, a] = pooled[:, 2 * n_comp + width + k]
+                out["theta_new_arm_pp"][:, a] = new[:, n_comp + k]
         coords = {"site": d.sites, "component": d.components, "arm": d.arms, "row": row_labels}
         dims = {
             "beta_pp": ("site", "component"),
