@@ -22,6 +22,10 @@ site x component, also pairs a site did not run) and ``gamma`` are then drawn fr
 exact Gaussian conditional posterior given ``h`` by Matheron's rule, so the result holds
 the same variables as an exact fit.
 
+For a score (``family="normal"``) the likelihood is exactly Gaussian in psi given the
+residual SD; the approximation is to plug in its least-squares estimate instead of
+sampling it, negligible at the sizes where the approximation is chosen.
+
 Only this module's :func:`build_marginal` needs PyMC; the rest is numpy.
 """
 
