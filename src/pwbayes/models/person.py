@@ -56,14 +56,6 @@ def _bernoulli_logit_logp(value, eta):
     return logit_binomial(value, 1.0, eta)
 
 
-def _binomial_logit_kernel(value, n, eta):
-    """Binomial log-likelihood without log C(n, k), which does not depend on parameters.
-
-    Summed over cells it equals the row-level Bernoulli log-likelihood exactly.
-    """
-    return logit_binomial(value, n, eta)
-
-
 class PersonModel:
     """Hierarchical model of person-level outcomes with partial pooling across sites.
 
@@ -378,7 +370,9 @@ class PersonModel:
             if self.family == "bernoulli" and self._patterns["collapsed"]:
                 n = pm.Data("n", self._patterns["n"], dims="obs")
                 k = pm.Data("k", self._patterns["k"], dims="obs")
-                pm.CustomDist("y", n, eta, logp=_binomial_logit_kernel, observed=k, dims="obs")
+                # binomial kernel without log C(n, k), which does not depend on parameters:
+                # summed over cells it equals the row-level Bernoulli log-likelihood
+                pm.CustomDist("y", n, eta, logp=logit_binomial, observed=k, dims="obs")
             elif self.family == "bernoulli":
                 y = pm.Data("y_obs", d.y, dims="obs")
                 pm.CustomDist("y", eta, logp=_bernoulli_logit_logp, observed=y, dims="obs")
