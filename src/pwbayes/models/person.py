@@ -183,6 +183,8 @@ class PersonModel:
     def _choose_likelihood(self, likelihood) -> str:
         if likelihood not in LIKELIHOODS:
             raise DataError(f"likelihood={likelihood!r} is not allowed; use one of {LIKELIHOODS}.")
+        if likelihood == "exact":
+            return likelihood
         ok, smallest = approx.check_cells(self.data, self.family, approx.AUTO_MIN_CELL)
         if likelihood == "auto":
             big = len(self.data.y) >= approx.AUTO_MIN_ROWS
