@@ -50,6 +50,7 @@ VARIANTS = (
     "diag",
     "site_diag",
     "sitebatch",
+    "siteunrolled",
     "anchor",
     "mustd",
     "vip",
@@ -91,6 +92,35 @@ def site_blocks(a, lay, prec):
         h_vec.append(am.T @ pmm @ a["psi_hat"][ids])
         k_mat.append(am.T @ prec[np.ix_(ids, gidx)])
     return np.array(h_mat), np.array(h_vec), np.array(k_mat)
+
+
+def unrolled_whitening(h_mat, sd7, bvec, eps):
+    """``xi = B^-1 b + L^-T eps`` and ``-sum log diag L`` for ``B = I + D H D = L L'``, per site.
+
+    The Cholesky factorisation and both triangular solves written out entry by entry as
+    elementwise operations on vectors over sites, so that PyTensor fuses them into a few
+    loops and differentiates them itself (no batched linear-algebra ops).
+    """
+    n = h_mat.shape[1]
+    big = [
+        [(1.0 if i == j else 0.0) + sd7[i] * h_mat[:, i, j] * sd7[j] for j in range(n)]
+        for i in range(n)
+    ]
+    low = [[None] * n for _ in range(n)]
+    for j in range(n):
+        low[j][j] = pt.sqrt(big[j][j] - sum((low[j][k] ** 2 for k in range(j)), 0.0))
+        for i in range(j + 1, n):
+            acc = big[i][j] - sum((low[i][k] * low[j][k] for k in range(j)), 0.0)
+            low[i][j] = acc / low[j][j]
+    y = [None] * n
+    for i in range(n):
+        y[i] = (bvec[:, i] - sum((low[i][k] * y[k] for k in range(i)), 0.0)) / low[i][i]
+    x = [None] * n
+    for i in reversed(range(n)):
+        acc = y[i] + eps[:, i] - sum((low[k][i] * x[k] for k in range(i + 1, n)), 0.0)
+        x[i] = acc / low[i][i]
+    jac = -sum(pt.sum(pt.log(low[i][i])) for i in range(n))
+    return pt.stack(x, axis=1), jac
 
 
 def build(m, variant: str) -> pm.Model:
@@ -194,7 +224,9 @@ def build(m, variant: str) -> pm.Model:
             big = np.eye(1 + c)[None] + sd7[None, :, None] * h_mat * sd7[None, None, :]
             bvec = sd7[None, :] * lin
             eps = pm.Flat("eps", shape=(s, 1 + c))
-            if variant == "sitebatch":
+            if variant == "siteunrolled":
+                xi, jac = unrolled_whitening(h_mat, sd7, bvec, eps)
+            elif variant == "sitebatch":
                 chol = pt.linalg.cholesky(big)
                 y1 = pt.linalg.solve_triangular(chol, bvec[..., None], lower=True)
                 xi = pt.linalg.solve_triangular(
