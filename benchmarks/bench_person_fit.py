@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/bench_person_fit.py [--draws 1000] [--tune 1000] [--size 1.0] [--binned]
-        [--chains 4] [--centered] [--likelihood auto|exact|normal_approx] [--json PATH]
+        [--chains 4] [--target-accept P] [--parameterization whitened|noncentered|centered]
+        [--likelihood auto|exact|normal_approx] [--json PATH]
 
 ``--binned`` cuts age, benefit duration and prior earnings into bins
 (``pw.bin_covariates``), so that people sharing all nine covariate values collapse into
@@ -39,7 +40,10 @@ def main() -> dict:
     ap.add_argument("--size", type=float, default=1.0)
     ap.add_argument("--binned", action="store_true")
     ap.add_argument("--chains", type=int, default=4)
-    ap.add_argument("--centered", action="store_true", help="centred site x component effects")
+    ap.add_argument("--target-accept", type=float, default=None, help="default: fit()'s")
+    ap.add_argument(
+        "--parameterization", default="whitened", choices=["whitened", "noncentered", "centered"]
+    )
     ap.add_argument("--likelihood", default="auto", choices=["auto", "exact", "normal_approx"])
     ap.add_argument("--json", default="benchmarks/out/person_fit.json")
     args = ap.parse_args()
@@ -65,7 +69,7 @@ def main() -> dict:
         outcome="work_gt_8h",
         covariates=list(COVARIATES),
         comparison={"Groningen": "reference"},
-        centered=args.centered,
+        parameterization=args.parameterization,
         likelihood=args.likelihood,
     )
     _ = model.model
@@ -75,8 +79,14 @@ def main() -> dict:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pw.ConvergenceWarning)
+        extra = {} if args.target_accept is None else {"target_accept": args.target_accept}
         fit = model.fit(
-            draws=args.draws, tune=args.tune, chains=args.chains, random_seed=1, progress=False
+            draws=args.draws,
+            tune=args.tune,
+            chains=args.chains,
+            random_seed=1,
+            progress=False,
+            **extra,
         )
     out["fit_s"] = time.perf_counter() - t
     out["total_s"] = time.perf_counter() - t0

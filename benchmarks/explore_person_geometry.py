@@ -41,7 +41,7 @@ import pytensor.tensor as pt
 
 import pwbayes as pw
 from pwbayes.data.population import COVARIATES
-from pwbayes.models._logit_kernel import logit_binomial
+from pwbayes.models._logit_kernel import logit_loglik
 
 VARIANTS = (
     "plain",
@@ -247,9 +247,9 @@ def build(m, variant: str) -> pm.Model:
             alpha, beta = phi[:, 0], phi[:, 1:]
         if gamma is None:
             gamma = pm.Normal("gamma", **pri["gamma"].params, shape=k)
-        cells = alpha[:, None] + pt.dot(beta, design0.T)
-        eta = cells.flatten()[cell_idx] + pt.dot(d.x, gamma)
-        pm.Potential("loglik", pt.sum(logit_binomial(d.y, 1.0, eta)))
+        cells = (alpha[:, None] + pt.dot(beta, design0.T)).flatten()
+        data = np.column_stack([d.y, np.ones(len(d.y)), d.x])
+        pm.Potential("loglik", logit_loglik(cells, gamma, cell_idx, data))
     return model
 
 

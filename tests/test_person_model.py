@@ -137,8 +137,8 @@ def test_site_estimates_feed_summary_model(people):
 def test_collapsed_likelihood_equals_row_level(people):
     """Binomial cells (kernel without log C(n, k)) and Bernoulli rows: the same log density."""
     covs = ["basic_qualification", "distance_to_labour_market", "health_problems"]
-    collapsed = _model(people, covariates=covs, collapse=True)
-    rows = _model(people, covariates=covs, collapse=False)
+    collapsed = _model(people, covariates=covs, collapse=True, parameterization="noncentered")
+    rows = _model(people, covariates=covs, collapse=False, parameterization="noncentered")
     assert collapsed.config()["n_likelihood_rows"] < len(rows.data.y) / 5
     assert collapsed.priors == rows.priors  # so the full log densities must be equal
     lp_c = collapsed.model.compile_logp()
@@ -281,17 +281,21 @@ def test_bin_covariates(people):
 
 
 def test_parameterisation_choice(people):
-    small = _model(people)
-    assert small.centered is False and "z" in small.model.named_vars
-    centred = _model(people, centered=True)
+    default = _model(people)
+    assert default.parameterization == "whitened" and "site_w" in default.model.named_vars
+    assert "whitened" in repr(default)
+    noncentred = _model(people, parameterization="noncentered")
+    assert "z" in noncentred.model.named_vars
+    centred = _model(people, parameterization="centered")
     assert "z" not in centred.model.named_vars
     assert "beta" in {v.name for v in centred.model.free_RVs}
-    assert "centred" in repr(centred)
+    assert "centered" in repr(centred)
     # a different graph must never reuse another's compiled sampler
-    assert centred._structure_key() != small._structure_key()
-    assert _model(people)._structure_key() == small._structure_key()
-    with pytest.raises(pw.DataError, match="centered='auto'"):
-        _model(people, centered="auto")
+    keys = {m._structure_key() for m in (default, noncentred, centred)}
+    assert len(keys) == 3
+    assert _model(people)._structure_key() == default._structure_key()
+    with pytest.raises(pw.DataError, match="parameterization='auto' is not allowed"):
+        _model(people, parameterization="auto")
 
 
 @pytest.mark.slow

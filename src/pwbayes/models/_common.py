@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 
 import arviz as az
 import pymc as pm
@@ -11,6 +14,16 @@ import pymc as pm
 from ..diagnostics import check_convergence, diagnose
 from ..priors import Prior, ResolvedPriors
 from ..sampling import available_sampler, compile_model, run_sampler
+
+
+@cache
+def kernel_version(path: str) -> int:
+    """Version of a module's numba kernels for PyTensor's compile cache: its source's hash.
+
+    PyTensor caches compiled graphs on disk under a key made of each Op's identity and this
+    number, so editing a kernel module invalidates the graphs that use it.
+    """
+    return int(hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12], 16)
 
 
 def prior_rv(name: str, priors: ResolvedPriors, var: str, labels: Sequence[str], dims):

@@ -38,7 +38,14 @@ from scipy.special import expit
 
 from ..errors import DataError
 
-__all__ = ["Layout", "build_marginal", "conditional_draws", "fit_glm", "layout_of"]
+__all__ = [
+    "Layout",
+    "build_marginal",
+    "conditional_draws",
+    "fit_glm",
+    "glm_mode",
+    "layout_of",
+]
 
 #: ``likelihood="auto"`` uses the approximation from this many rows on ...
 AUTO_MIN_ROWS = 100_000
@@ -135,7 +142,7 @@ def check_cells(data, family: str, minimum: int) -> tuple[bool, str]:
     return bool(counts[j] >= minimum), f"{int(counts[j])} {what} in {data.sites[m]}: {label}"
 
 
-def fit_glm(
+def glm_mode(
     layout: Layout,
     site_index: np.ndarray,
     arm_index: np.ndarray,
@@ -145,9 +152,15 @@ def fit_glm(
     y: np.ndarray | None = None,
     k: np.ndarray | None = None,
     n: np.ndarray | None = None,
+    ridge: float = 0.0,
     max_iter: int = 100,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Maximum-likelihood psi and its covariance (flat priors), by Newton's method.
+    """Mode of psi's (penalised) likelihood and the likelihood's information there.
+
+    Newton's method for ``bernoulli`` (with ``ridge``: the penalty ``ridge * |psi|^2 / 2``,
+    which keeps the mode finite when a cell has no events); least squares for ``normal``,
+    whose information is ``X'X / sigma_hat^2``. The returned information is the
+    likelihood's alone, without the penalty.
 
     Parameters
     ----------
@@ -162,37 +175,61 @@ def fit_glm(
 
     Returns
     -------
-    (psi_hat, cov, info)
-        ``cov`` is the inverse observed information (``bernoulli``) or
-        ``sigma_hat^2 (X'X)^-1`` (``normal``); ``info`` holds iterations and ``sigma_hat``.
+    (psi, information, info)
+        ``info`` holds the iterations (and ``sigma_hat`` for ``normal``).
+
+    Raises
+    ------
+    DataError
+        If Newton's method does not converge.
     """
     xm = _design_matrix(layout, site_index, arm_index, x)
     if family == "normal":
-        xtx = xm.T @ xm
-        psi = np.linalg.solve(xtx, xm.T @ y)
+        psi = np.linalg.lstsq(xm, y, rcond=None)[0]
         resid = y - xm @ psi
-        sigma2 = float(resid @ resid) / (len(y) - xm.shape[1])
-        return psi, sigma2 * np.linalg.inv(xtx), {"iterations": 1, "sigma_hat": sigma2**0.5}
+        sigma2 = float(resid @ resid) / max(len(y) - xm.shape[1], 1)
+        return psi, xm.T @ xm / sigma2, {"iterations": 1, "sigma_hat": sigma2**0.5}
     psi = np.zeros(layout.size)
     rate = np.bincount(site_index, weights=k) / np.bincount(site_index, weights=n)
+    rate = np.clip(rate, 1e-3, 1 - 1e-3)
     psi[: layout.n_sites] = np.log(rate / (1 - rate))
+    penalty = ridge * np.eye(layout.size)
     iterations = 0
     while iterations < max_iter:
         iterations += 1
         p = expit(xm @ psi)
         info = xm.T @ (xm * (n * p * (1 - p))[:, None])
-        step = np.linalg.solve(info, xm.T @ (k - n * p))
+        step = np.linalg.solve(info + penalty, xm.T @ (k - n * p) - ridge * psi)
         psi = psi + step
         if np.max(np.abs(step)) < 1e-9:
             break
     else:
         raise DataError(
-            f"The maximum-likelihood fit behind likelihood='normal_approx' did not converge in "
-            f"{max_iter} iterations (a cell with no events?). Use likelihood='exact'."
+            f"The maximum-likelihood fit of psi did not converge in {max_iter} iterations "
+            "(a cell with no events?)."
         )
     p = expit(xm @ psi)
-    info = xm.T @ (xm * (n * p * (1 - p))[:, None])
-    return psi, np.linalg.inv(info), {"iterations": iterations}
+    return psi, xm.T @ (xm * (n * p * (1 - p))[:, None]), {"iterations": iterations}
+
+
+def fit_glm(
+    layout: Layout,
+    site_index: np.ndarray,
+    arm_index: np.ndarray,
+    x: np.ndarray,
+    **kwargs,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Maximum-likelihood psi and its covariance (flat priors); see :func:`glm_mode`.
+
+    ``cov`` is the inverse observed information (``bernoulli``) or
+    ``sigma_hat^2 (X'X)^-1`` (``normal``). Keyword arguments are :func:`glm_mode`'s
+    (without ``ridge``).
+    """
+    try:
+        psi, information, info = glm_mode(layout, site_index, arm_index, x, **kwargs)
+    except DataError as err:
+        raise DataError(f"{err} likelihood='normal_approx' needs it; use 'exact'.") from None
+    return psi, np.linalg.inv(information), info
 
 
 def prior_blocks(layout: Layout, gamma_sd) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -257,16 +294,7 @@ def build_marginal(layout, psi_hat, psi_cov, rvs, mu_prior, mu_scaling, gamma_me
 
     e, g, gamma_cov = prior_blocks(layout, gamma_sd)
     s = layout.n_sites
-    dist, params = mu_prior
-    centre, fe_var = mu_scaling
-    sites_per_component = (layout.site_cell_map.sum(axis=0) > 0).sum(axis=0)
-    c_data = pm.Data("mu_centre", centre, dims="component")
-    v_data = pm.Data("mu_fe_var", fe_var, dims="component")
-    mu_std = pm.Flat("mu_std", dims="component")
-    scale = pt.sqrt(v_data + rvs["tau"] ** 2 / sites_per_component)
-    mu = pm.Deterministic("mu", c_data + scale * mu_std, dims="component")
-    prior = getattr(pm, dist).dist(**params)
-    pm.Potential("mu_prior", pt.sum(pm.logp(prior, mu)) + pt.sum(pt.log(scale)))
+    mu = standardised_mu(layout, mu_prior, mu_scaling, rvs["tau"])
 
     mean = pt.concatenate(
         [
@@ -285,6 +313,35 @@ def build_marginal(layout, psi_hat, psi_cov, rvs, mu_prior, mu_scaling, gamma_me
     _, logdet = pt.linalg.slogdet(big)
     quad = pt.dot(resid, pt.linalg.solve(big, resid, assume_a="pos"))
     pm.Potential("psi_loglik", -0.5 * (quad + logdet + layout.size * np.log(2 * np.pi)))
+    return mu
+
+
+def standardised_mu(layout: Layout, mu_prior, mu_scaling, tau):
+    """Add ``mu`` as ``mu = c + sqrt(v + tau^2 / J) * mu_std`` (see :func:`build_marginal`).
+
+    Must be called inside a ``pm.Model`` context holding the ``component`` coordinate.
+    ``mu_prior`` is ``(family, parameters)`` of the prior on ``mu``, ``mu_scaling`` the
+    ``(centre, variance)`` from :func:`fixed_effect_centre` (stored as one data container,
+    ``mu_scaling``, because each container costs compile time). The prior on ``mu`` and the
+    log-Jacobian ``sum log sqrt(v + tau^2 / J)`` are added as a potential, so this is a change
+    of variables: the posterior is unchanged.
+
+    Returns
+    -------
+    pytensor variable
+        ``mu``.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    dist, params = mu_prior
+    sites_per_component = (layout.site_cell_map.sum(axis=0) > 0).sum(axis=0)
+    scaling = pm.Data("mu_scaling", np.stack(mu_scaling))
+    mu_std = pm.Flat("mu_std", dims="component")
+    scale = pt.sqrt(scaling[1] + tau**2 / sites_per_component)
+    mu = pm.Deterministic("mu", scaling[0] + scale * mu_std, dims="component")
+    prior = getattr(pm, dist).dist(**params)
+    pm.Potential("mu_prior", pt.sum(pm.logp(prior, mu)) + pt.sum(pt.log(scale)))
     return mu
 
 
