@@ -9,22 +9,26 @@ with partial pooling, nine covariates, ``work_gt_8h``, Groningen against its ref
 group; priors as ``PersonModel``'s defaults for this population) in another
 parameterisation, samples it with nutpie (4 chains) and prints compile and sampling time,
 leapfrog steps per draw, time per gradient, divergences and the ESS of ``mu`` and ``tau``
-per component. ``plain`` is ``PersonModel``'s own (non-centred) parameterisation, the
-reference; run it in the same session as the variant you compare. Figures in
+per component. ``plain`` is the non-centred parameterisation
+(``PersonModel(..., parameterization="noncentered")``), the reference; run it in the same
+session as the variant you compare. Figures in
 ``docs/benchmarks.md``.
 
 Variants: ``plain``, ``lowrank`` (nutpie's low-rank mass matrix), ``full`` / ``diag``
 (all site effects and covariate effects whitened by the stage-one normal approximation:
 exact Cholesky, or a solve with a diagonal scale), ``site_diag`` / ``sitebatch``
 (per-site 7 x 7 blocks given gamma: diagonal scale with one op set per site, or exact
-Cholesky batched over sites), ``anchor`` (components run in one site anchored on that
-site's effect), ``mustd`` (``mu`` standardised as in ``likelihood="normal_approx"``),
+Cholesky batched over sites), ``siteunrolled`` (the same with the Cholesky factorisation
+and solves unrolled into elementwise operations), ``anchor`` (components run in one site
+anchored on that site's effect), ``mustd`` (``mu`` standardised as in ``likelihood="normal_approx"``),
 ``vip`` (variationally-inferred partial centring with weights from stage one), ``rot``
 (site effects rotated by the SVD of each site's design), ``mixed`` (centred for components
 run in two or more sites).
 
-Development tool: the variants that need a Jacobian add it as a ``pm.Potential``; none of
-them is part of the package.
+Development tool: the variants that need a Jacobian add it as a ``pm.Potential``. None of
+them is part of the package; ``PersonModel``'s default (``parameterization="whitened"``) is
+the ``sitebatch`` transform written as one Op with numba kernels (``models/_whitening.py``),
+plus ``mustd``.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def test_op_gradient_matches_finite_differences():
     values = [np.array(0.3), rng.normal(size=3), np.array(0.8), np.abs(rng.normal(size=3)) + 0.2]
     values += [rng.normal(size=2), rng.normal(size=(3, 4))]
     verify_grad(f, values, rng=rng)
-    # and the numba backend's gradient (C callbacks) equals the Python one
+    # and the numba backend's gradient equals the Python one
     syms = [pt.dscalar(), pt.dvector(), pt.dscalar(), pt.dvector(), pt.dvector(), pt.dmatrix()]
     out = f(*syms)
     grads = pytensor.grad(out, syms)

@@ -1,35 +1,36 @@
 """Per-site whitening of the site effects by a Gaussian approximation of the likelihood.
 
 For the exact person-level likelihood, each site's block ``phi_m = (alpha_m, beta_m)``
-(intercept and component effects) has prior ``N(mean, D^2)`` (``D = diag(alpha_sd, tau)``)
-and, given the covariate effects, a likelihood that is close to Gaussian with precision
-``H_m`` (from one maximum-likelihood fit: "stage one"). The non-centred parameterisation
-``phi_m = mean + D z`` makes the prior easy for the sampler but leaves the likelihood's
-correlations (a combined arm ties its components together; the intercept and the
-effects are estimated against the same comparison group). Whitening writes
+(intercept and component effects) has prior ``N(mean, D^2)`` (``mean = (alpha_mu, mu)``,
+``D = diag(alpha_sd, tau)``) and, given the covariate effects ``gamma``, a likelihood that
+is close to Gaussian with precision ``H_m`` (from one maximum-likelihood fit: "stage
+one"). The non-centred parameterisation ``phi_m = mean + D z`` makes the prior easy for the
+sampler but leaves the likelihood's correlations (a combined arm ties its components
+together; intercept and effects are estimated against the same comparison group) and
+gets thinner as the data grow. Whitening writes
 
-    phi_m = mean + D xi_m,     xi_m = B_m^-1 b_m + L_m^-T eps_m,
-    B_m = I + D H_m D = L_m L_m',   b_m = D (h_m - H_m mean - K_m (gamma - gamma_hat))
+    phi_m = mean + D xi_m,     xi_m = B_m^-1 b_m + L_m^-T w_m,
+    B_m = I + D H_m D = L_m L_m',   b_m = D (h_m - H_m mean - K_m gamma)
 
-so that ``eps_m`` is standard normal under the Gaussian approximation of the posterior
-given the hyperparameters and ``gamma``. It is an exact change of variables for any
-``H_m`` and ``b_m``: the model adds the prior of ``xi`` and the log-Jacobian
-``-sum log diag L_m``, so the posterior is the model's own; the approximation only decides
-how easy it is to sample. Where a site has no information on a parameter (a component it
-did not run), ``B_m`` is the identity there and whitening reduces to non-centring; as a
-``tau`` goes to zero, likewise.
+so that ``w_m`` (the sampler's coordinates, ``site_w``) is standard normal under the
+Gaussian approximation of the posterior given the hyperparameters and ``gamma``. It is an
+exact change of variables for any ``H_m``, ``h_m`` and ``K_m``: the model adds the prior of
+``xi`` and the log-Jacobian ``-sum log diag L_m``, so the posterior is the model's own; the
+approximation only decides how easy it is to sample. Where a site has no information on a
+parameter (a component it did not run), ``B_m`` is the identity there and whitening
+reduces to non-centring; as a ``tau`` goes to zero, likewise.
 
-The transform is one PyTensor Op with a numba kernel and a hand-written vector-Jacobian
-product: on the six-municipality layout (blocks of 7 x 7) PyTensor's batched Cholesky and
-its gradient cost 1.15 ms per gradient and 97 s to compile, these kernels microseconds
-(``docs/benchmarks.md``). Registering the numba implementations is the only thing this
-module does on import.
+The transform is one PyTensor Op with numba kernels and a hand-written vector-Jacobian
+product. On the six-municipality layout (blocks of 7 x 7) it adds about 40 us to a 430 us
+gradient; PyTensor's own batched Cholesky and its gradient cost 1.15 ms per gradient and
+97 s to compile (``docs/benchmarks.md``). The kernels are compiled on first use and cached
+on disk (about 25 s the first time on a new machine); registering the numba
+implementations is the only thing this module does on import.
 """
 
 from __future__ import annotations
 
 import math
-from functools import cache
 
 import numba
 import numpy as np
@@ -37,7 +38,9 @@ import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch import numba_funcify
+from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
+
+from ._common import kernel_version
 
 __all__ = ["site_blocks", "site_effects"]
 
@@ -351,108 +354,28 @@ def _scalars(inputs):
     return [float(v) if np.ndim(v) == 0 else v for v in inputs]
 
 
-# The numba implementations call the kernels through C function pointers: numba links a
-# jitted callee's code into every caller and optimises it again (about 3 s per caller for
-# the backward kernel, cached or not); a pointer call costs nothing to compile. The C
-# callbacks are compiled on first use (not on import) and cached on disk.
-_F, _P, _I = numba.types.float64, numba.types.CPointer(numba.types.float64), numba.types.int64
+# numba implementations: PyTensor passes 0-d arrays for scalars. Registered with a cache
+# key (the module's hash), so that PyTensor can cache the graphs that use them on disk.
+@numba.njit(cache=True, error_model="numpy")
+def _forward_op(blocks, am, mu, asd, tau, gamma, w):  # pragma: no cover - compiled
+    alpha, beta, logdens = _effects_forward(blocks, am[()], mu, asd[()], tau, gamma, w)
+    return alpha, beta, np.asarray(logdens)
 
 
-@cache
-def _callbacks():
-    """Return the C callbacks ``(forward, backward)``, compiled once per process (disk-cached)."""
-    forward = numba.cfunc(numba.types.void(_I, _I, _I, _P, _F, _P, _F, *[_P] * 6), cache=True)
-    backward = numba.cfunc(
-        numba.types.void(_I, _I, _I, _P, _F, _P, _F, *[_P] * 5, _F, *[_P] * 6), cache=True
-    )
-    return forward(_forward_c), backward(_backward_c)
+@numba.njit(cache=True, error_model="numpy")
+def _backward_op(blocks, am, mu, asd, tau, gamma, w, ga, gb, gld):  # pragma: no cover
+    r = _effects_backward(blocks, am[()], mu, asd[()], tau, gamma, w, ga, gb, gld[()])
+    return np.asarray(r[0]), r[1], np.asarray(r[2]), r[3], r[4], r[5]
 
 
-def _forward_c(s, n, k, blocks, am, mu, asd, tau, gamma, w, alpha, beta, ld):  # pragma: no cover
-    c = numba.carray
-    a, b, value = _effects_forward(
-        c(blocks, (s, n, n + 1 + k)),
-        am,
-        c(mu, (n - 1,)),
-        asd,
-        c(tau, (n - 1,)),
-        c(gamma, (k,)),
-        c(w, (s, n)),
-    )
-    c(alpha, (s,))[:] = a
-    c(beta, (s, n - 1))[:] = b
-    c(ld, (1,))[0] = value
-
-
-def _backward_c(
-    s, n, k, blocks, am, mu, asd, tau, gamma, w, ga, gb, gld, o_am, o_mu, o_asd, o_tau, o_g, o_w
-):  # pragma: no cover - compiled
-    c = numba.carray
-    r_am, r_mu, r_asd, r_tau, r_gamma, r_w = _effects_backward(
-        c(blocks, (s, n, n + 1 + k)),
-        am,
-        c(mu, (n - 1,)),
-        asd,
-        c(tau, (n - 1,)),
-        c(gamma, (k,)),
-        c(w, (s, n)),
-        c(ga, (s,)),
-        c(gb, (s, n - 1)),
-        gld,
-    )
-    c(o_am, (1,))[0] = r_am
-    c(o_mu, (n - 1,))[:] = r_mu
-    c(o_asd, (1,))[0] = r_asd
-    c(o_tau, (n - 1,))[:] = r_tau
-    c(o_g, (k,))[:] = r_gamma
-    c(o_w, (s, n))[:] = r_w
-
-
-@numba_funcify.register(SiteEffects)
+@register_funcify_default_op_cache_key(SiteEffects)
 def _numba_funcify_forward(op, node, **kwargs):
-    fn = _callbacks()[0].ctypes
-
-    @numba.njit
-    def forward(blocks, am, mu, asd, tau, gamma, w):  # pragma: no cover - compiled
-        s, n = w.shape
-        k = gamma.shape[0]
-        blocks, mu, tau = (
-            np.ascontiguousarray(blocks),
-            np.ascontiguousarray(mu),
-            np.ascontiguousarray(tau),
-        )
-        gamma, w = np.ascontiguousarray(gamma), np.ascontiguousarray(w)
-        alpha, beta, ld = np.empty(s), np.empty((s, n - 1)), np.empty(1)
-        fn(s, n, k, blocks.ctypes, am[()], mu.ctypes, asd[()], tau.ctypes, gamma.ctypes,
-           w.ctypes, alpha.ctypes, beta.ctypes, ld.ctypes)  # fmt: skip
-        return alpha, beta, np.asarray(ld[0])
-
-    return forward
+    return _forward_op, kernel_version(__file__)
 
 
-@numba_funcify.register(SiteEffectsGrad)
+@register_funcify_default_op_cache_key(SiteEffectsGrad)
 def _numba_funcify_backward(op, node, **kwargs):
-    fn = _callbacks()[1].ctypes
-
-    @numba.njit
-    def backward(blocks, am, mu, asd, tau, gamma, w, ga, gb, gld):  # pragma: no cover
-        s, n = w.shape
-        k = gamma.shape[0]
-        blocks, mu, tau = (
-            np.ascontiguousarray(blocks),
-            np.ascontiguousarray(mu),
-            np.ascontiguousarray(tau),
-        )
-        gamma, w = np.ascontiguousarray(gamma), np.ascontiguousarray(w)
-        ga, gb = np.ascontiguousarray(ga), np.ascontiguousarray(gb)
-        o_am, o_mu, o_asd = np.empty(1), np.empty(n - 1), np.empty(1)
-        o_tau, o_gamma, o_w = np.empty(n - 1), np.empty(k), np.empty((s, n))
-        fn(s, n, k, blocks.ctypes, am[()], mu.ctypes, asd[()], tau.ctypes, gamma.ctypes,
-           w.ctypes, ga.ctypes, gb.ctypes, gld[()], o_am.ctypes, o_mu.ctypes, o_asd.ctypes,
-           o_tau.ctypes, o_gamma.ctypes, o_w.ctypes)  # fmt: skip
-        return np.asarray(o_am[0]), o_mu, np.asarray(o_asd[0]), o_tau, o_gamma, o_w
-
-    return backward
+    return _backward_op, kernel_version(__file__)
 
 
 _OP = SiteEffects()

@@ -7,11 +7,14 @@
     eta_i = alpha_{m[i]} + X_i gamma + sum_c x_{a[i],c} beta_{m[i],c}
     alpha_m ~ Normal(alpha_mu, alpha_sd),       beta_{m,c} ~ Normal(mu_c, tau_c)
 
-Covariates are standardised inside the model. Rows that share site, arm and every
-covariate value are collapsed into binomial counts (exact: the log-likelihood differs
-from the row-level one by a constant). Effects are reported on the outcome's scale by
-g-computation: the average, over each site's own participants, of the predicted
-difference between arm and comparison (percentage points for binary outcomes).
+The sampler sees each site's (alpha_m, beta_m) whitened by a stage-one normal
+approximation and mu standardised given tau (``parameterization="whitened"``, exact
+changes of variables: :mod:`._whitening`). Covariates are standardised inside the model.
+Rows that share site, arm and every covariate value are collapsed into binomial counts
+(exact: the log-likelihood differs from the row-level one by a constant). Effects are
+reported on the outcome's scale by g-computation: the average, over each site's own
+participants, of the predicted difference between arm and comparison (percentage points
+for binary outcomes).
 """
 
 from __future__ import annotations
