@@ -20,10 +20,10 @@ exact Cholesky, or a solve with a diagonal scale), ``site_diag`` / ``sitebatch``
 (per-site 7 x 7 blocks given gamma: diagonal scale with one op set per site, or exact
 Cholesky batched over sites), ``siteunrolled`` (the same with the Cholesky factorisation
 and solves unrolled into elementwise operations), ``anchor`` (components run in one site
-anchored on that site's effect), ``mustd`` (``mu`` standardised as in ``likelihood="normal_approx"``),
-``vip`` (variationally-inferred partial centring with weights from stage one), ``rot``
-(site effects rotated by the SVD of each site's design), ``mixed`` (centred for components
-run in two or more sites).
+anchored on that site's effect), ``mustd`` (``mu`` standardised as in
+``likelihood="normal_approx"``), ``vip`` (variationally-inferred partial centring with
+weights from stage one), ``rot`` (site effects rotated by the SVD of each site's design),
+``mixed`` (centred for components run in two or more sites).
 
 Development tool: the variants that need a Jacobian add it as a ``pm.Potential``. None of
 them is part of the package; ``PersonModel``'s default (``parameterization="whitened"``) is
