@@ -193,9 +193,8 @@ def _backward(h, sd, b, eps, g_xi, g_jac):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _effects_forward(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w):  # pragma: no cover
-    """``(alpha, beta, log density)`` of :class:`SiteEffects`; see the module docstring."""
-    s, n = w.shape
+def _prepare(blocks, alpha_mu, mu, alpha_sd, tau, gamma, s, n):  # pragma: no cover
+    """``H``, ``mean``, ``sd``, ``lin = h - H mean - K gamma`` and ``b = sd * lin``."""
     h, hvec, kmat = blocks[:, :, :n], blocks[:, :, n], blocks[:, :, n + 1 :]
     mean = np.empty(n)
     sd = np.empty(n)
@@ -203,6 +202,7 @@ def _effects_forward(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w):  # pragma: 
     sd[0] = alpha_sd
     mean[1:] = mu
     sd[1:] = tau
+    lin = np.empty((s, n))
     b = np.empty((s, n))
     for m in range(s):
         for i in range(n):
@@ -211,7 +211,16 @@ def _effects_forward(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w):  # pragma: 
                 acc -= h[m, i, j] * mean[j]
             for j in range(gamma.shape[0]):
                 acc -= kmat[m, i, j] * gamma[j]
+            lin[m, i] = acc
             b[m, i] = sd[i] * acc
+    return h, mean, sd, lin, b
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _effects_forward(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w):  # pragma: no cover
+    """``(alpha, beta, log density)`` of :class:`SiteEffects`; see the module docstring."""
+    s, n = w.shape
+    h, mean, sd, _, b = _prepare(blocks, alpha_mu, mu, alpha_sd, tau, gamma, s, n)
     xi, logjac = _forward(h, sd, b, w)
     alpha = np.empty(s)
     beta = np.empty((s, n - 1))
@@ -237,25 +246,9 @@ def _effects_backward(
     ``g_gamma = -sum_m K' (sd * g_b)``.
     """
     s, n = w.shape
-    h, hvec, kmat = blocks[:, :, :n], blocks[:, :, n], blocks[:, :, n + 1 :]
-    mean = np.empty(n)
-    sd = np.empty(n)
-    mean[0] = alpha_mu
-    sd[0] = alpha_sd
-    mean[1:] = mu
-    sd[1:] = tau
     g_ld = g_logdens
-    lin = np.empty((s, n))
-    b = np.empty((s, n))
-    for m in range(s):
-        for i in range(n):
-            acc = hvec[m, i]
-            for j in range(n):
-                acc -= h[m, i, j] * mean[j]
-            for j in range(gamma.shape[0]):
-                acc -= kmat[m, i, j] * gamma[j]
-            lin[m, i] = acc
-            b[m, i] = sd[i] * acc
+    h, mean, sd, lin, b = _prepare(blocks, alpha_mu, mu, alpha_sd, tau, gamma, s, n)
+    kmat = blocks[:, :, n + 1 :]
     xi, _ = _forward(h, sd, b, w)
     g_phi = np.empty((s, n))
     g_phi[:, 0] = g_alpha

@@ -221,21 +221,7 @@ class PersonModel:
                 f"likelihood='normal_approx' needs a Normal prior on gamma; got {dist}. Use a "
                 "Normal prior or likelihood='exact'."
             )
-        p = self._patterns
-        if self.family == "bernoulli":
-            psi_hat, cov, info = approx.fit_glm(
-                layout,
-                p["site_index"],
-                p["arm_index"],
-                p["x"],
-                family="bernoulli",
-                k=p["k"],
-                n=p["n"],
-            )
-        else:
-            psi_hat, cov, info = approx.fit_glm(
-                layout, d.site_index, d.arm_index, d.x, family="normal", y=d.y
-            )
+        psi_hat, cov, info = approx.fit_glm(layout, **self._stage_one_rows())
         return {
             "layout": layout,
             "mu_scaling": approx.fixed_effect_centre(layout, psi_hat, cov, self._mu_prior_var()),
@@ -246,6 +232,18 @@ class PersonModel:
             "gamma_sd": params.get("sigma", np.zeros(0)),
         }
 
+    def _stage_one_rows(self) -> dict:
+        """Rows for the stage-one fit: collapsed cells with counts, people, or scores."""
+        d, p = self.data, self._patterns
+        if self.family == "normal":
+            return {"site_index": d.site_index, "arm_index": d.arm_index, "x": d.x,
+                    "family": "normal", "y": d.y}  # fmt: skip
+        if p["collapsed"]:
+            return {"site_index": p["site_index"], "arm_index": p["arm_index"], "x": p["x"],
+                    "family": "bernoulli", "k": p["k"], "n": p["n"]}  # fmt: skip
+        return {"site_index": d.site_index, "arm_index": d.arm_index, "x": d.x,
+                "family": "bernoulli", "k": d.y, "n": np.ones_like(d.y)}  # fmt: skip
+
     def _mu_prior_var(self):
         """Prior variance of ``mu``: regularises the fixed-effect centring of ``mu`` only."""
         _, mu_params = self._priors.params("mu", self.data.components)
@@ -253,36 +251,11 @@ class PersonModel:
 
     def _stage_one_blocks(self) -> dict | None:
         """Per-site blocks of the stage-one approximation (``parameterization="whitened"``)."""
-        d = self.data
-        layout = approx.layout_of(d)
-        p = self._patterns
+        layout = approx.layout_of(self.data)
         try:
-            if self.family == "normal":
-                psi, information, _ = approx.glm_mode(
-                    layout, d.site_index, d.arm_index, d.x, family="normal", y=d.y
-                )
-            elif p["collapsed"]:
-                psi, information, _ = approx.glm_mode(
-                    layout,
-                    p["site_index"],
-                    p["arm_index"],
-                    p["x"],
-                    family="bernoulli",
-                    k=p["k"],
-                    n=p["n"],
-                    ridge=STAGE_ONE_RIDGE,
-                )
-            else:
-                psi, information, _ = approx.glm_mode(
-                    layout,
-                    d.site_index,
-                    d.arm_index,
-                    d.x,
-                    family="bernoulli",
-                    k=d.y,
-                    n=np.ones_like(d.y),
-                    ridge=STAGE_ONE_RIDGE,
-                )
+            psi, information, _ = approx.glm_mode(
+                layout, **self._stage_one_rows(), ridge=STAGE_ONE_RIDGE
+            )
         except (DataError, np.linalg.LinAlgError) as err:
             warnings.warn(
                 f"parameterization='whitened' needs a maximum-likelihood fit, which failed "
