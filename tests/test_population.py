@@ -101,3 +101,61 @@ def test_same_seed_same_population():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(pw.DataError, match=match):
         pw.examples.simulate_participants(random_seed=1, **kwargs)
+
+
+def test_utrecht_like_heterogeneity_is_built_in_and_reported():
+    effects = {"zelf_in_actie": -0.1, "extra_hulp": 0.2}
+    pop = pw.examples.simulate_participants(
+        random_seed=3, effects=effects, size=5, heterogeneity="utrecht", between_site_sd=0.0
+    )
+    sub = pop.subgroup_effects.set_index(["outcome", "site", "component", "subgroup", "level"])
+    key = ("work_gt_8h", "Utrecht", "extra_hulp", "basic_qualification")
+    assert sub.loc[(*key, "False"), "effect"] == pytest.approx(0.2 + 0.3)
+    assert sub.loc[(*key, "True"), "effect"] == pytest.approx(0.2)
+    far = ("work_gt_8h", "Utrecht", "extra_hulp", "distance_to_labour_market", "large")
+    assert sub.loc[far, "effect"] == pytest.approx(0.5)
+    assert "SYNTHETIC" in pop.subgroup_effects.attrs["note"]
+    # in the data (a large extra, so that 0.1 is > 4 standard errors at this size): the gap
+    # between people without and with a basic qualification is larger in Utrecht's Extra
+    # Hulp arm than in its control group (difference in differences)
+    strong = pw.examples.simulate_participants(
+        random_seed=3,
+        effects=effects,
+        size=5,
+        heterogeneity={"extra_hulp": {"basic_qualification": {False: 1.5}}},
+        between_site_sd=0.0,
+    )
+    df = strong.data[strong.data.municipality == "Utrecht"]
+    rate = df.groupby(["arm", "basic_qualification"])["work_gt_8h"].mean()
+    gap_arm = rate[("Extra Hulp", False)] - rate[("Extra Hulp", True)]
+    gap_control = rate[("control", False)] - rate[("control", True)]
+    assert gap_arm - gap_control > 0.1
+    # without heterogeneity the same seed gives an empty table and the same people
+    plain = pw.examples.simulate_participants(
+        random_seed=3, effects=effects, size=5, between_site_sd=0.0
+    )
+    assert plain.subgroup_effects.empty
+    pd.testing.assert_frame_equal(
+        plain.data.drop(columns=list(REGISTER_OUTCOMES)),
+        pop.data.drop(columns=list(REGISTER_OUTCOMES)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"heterogeneity": "amsterdam", "effects": {"extra_hulp": 0.2}}, "not a preset"),
+        ({"heterogeneity": "utrecht"}, "needs additive effects"),
+        (
+            {"heterogeneity": {"extra_hulp": {"age": {30: 0.1}}}, "effects": {"extra_hulp": 0.2}},
+            "'age' is not a categorical characteristic",
+        ),
+        (
+            {"heterogeneity": {"cash": {"female": {True: 0.1}}}, "effects": {"extra_hulp": 0.2}},
+            "unknown component 'cash'",
+        ),
+    ],
+)
+def test_bad_heterogeneity(kwargs, match):
+    with pytest.raises(pw.DataError, match=match):
+        pw.examples.simulate_participants(random_seed=1, **kwargs)

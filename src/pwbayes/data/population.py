@@ -71,6 +71,24 @@ _SIGNIFICANT_PP = 6.0
 #: ... non-significant ones this size, with the published sign.
 _NOT_SIGNIFICANT_PP = 1.5
 _SUSPECT_SITES = ("Nijmegen", "Tilburg")
+_CATEGORICAL = (
+    "basic_qualification",
+    "distance_to_labour_market",
+    "female",
+    "migration_background",
+    "health_problems",
+    "household_type",
+)
+#: ``heterogeneity="utrecht"``: extra log-odds per component and subgroup level, after the
+#: first Utrecht analyses (lower-educated participants gained more from Zelf in Actie and
+#: Extra Hulp; people far from the labour market from Extra Hulp only)
+UTRECHT_HETEROGENEITY = {
+    "zelf_in_actie": {"basic_qualification": {"False": 0.3}},
+    "extra_hulp": {
+        "basic_qualification": {"False": 0.3},
+        "distance_to_labour_market": {"large": 0.3},
+    },
+}
 
 
 @dataclass
@@ -88,6 +106,10 @@ class SimulatedPopulation:
     component_effects : pandas.DataFrame
         For additive effects: the true log-odds (binary) or points (scores) of every
         component per site (``outcome, site, component, effect``); empty otherwise.
+    subgroup_effects : pandas.DataFrame
+        With ``heterogeneity``: the true log-odds of every component per site and level
+        of each subgroup variable named (``outcome, site, component, subgroup, level,
+        effect``; register outcomes); empty otherwise.
     settings : dict
         The arguments used.
     """
@@ -96,6 +118,7 @@ class SimulatedPopulation:
     effects: pd.DataFrame
     component_effects: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    subgroup_effects: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __iter__(self):
         """Allow ``data, truth = simulate_participants(...)``."""
@@ -186,6 +209,7 @@ def simulate_participants(
     *,
     between_site_sd: float = 0.15,
     suspect_controls: bool = False,
+    heterogeneity: str | Mapping[str, Mapping[str, Mapping]] | None = None,
 ) -> SimulatedPopulation:
     """Simulate a SYNTHETIC person-level population of the six experiments.
 
@@ -209,6 +233,13 @@ def simulate_participants(
     suspect_controls : bool
         Make Nijmegen's and Tilburg's control groups more job-ready at the start, as
         Box 2 of the report describes; their effects are then biased downwards.
+    heterogeneity : "utrecht" or mapping, optional
+        Subgroup differences in the effects of the register outcomes (with additive
+        ``effects`` only): ``{component: {subgroup variable: {level: extra log-odds}}}``,
+        e.g. ``{"extra_hulp": {"basic_qualification": {False: 0.3}}}``; a person in an arm
+        with that component and that level gets the extra on top of the site's effect.
+        ``"utrecht"`` is :data:`UTRECHT_HETEROGENEITY`. The truth per level is returned
+        as ``subgroup_effects``.
 
     Returns
     -------
@@ -230,12 +261,13 @@ def simulate_participants(
             raise DataError(
                 f"effects names unknown component(s) {unknown}; known: {parser.known()}."
             )
+    extra = _check_heterogeneity(heterogeneity, effects, parser)
     rng = np.random.default_rng(random_seed)
     design = published.municipalities()
     levels = published.comparison_outcomes().set_index(["outcome", "municipality"])["value"]
     found = published.findings().set_index(["outcome", "municipality", "arm"])
 
-    frames, truth_rows, comp_rows = [], [], []
+    frames, truth_rows, comp_rows, sub_rows = [], [], [], []
     next_id = 0
     for _, mrow in design.iterrows():
         site = mrow["municipality"]
@@ -289,16 +321,36 @@ def simulate_participants(
                     s = _shift_for_pp(
                         base[participant], _published_pp(found, outcome, site, arm, comps, rng)
                     )
-                shift[in_arm] = s
+                s = s + _subgroup_shift(people, extra, comps)
+                shift[in_arm] = s[in_arm]
                 truth_rows.append(
                     {
                         "outcome": outcome,
                         "site": site,
                         "arm": parser.label(comps),
                         "effect": 100
-                        * float((_expit(base[participant] + s) - _expit(base[participant])).mean()),
+                        * float(
+                            (
+                                _expit(base[participant] + s[participant])
+                                - _expit(base[participant])
+                            ).mean()
+                        ),
                     }
                 )
+            sub_rows += [
+                {
+                    "outcome": outcome,
+                    "site": site,
+                    "component": c,
+                    "subgroup": var,
+                    "level": str(level),
+                    "effect": site_effects.get(c, 0.0) + levels_extra.get(str(level), 0.0),
+                }
+                for c, variables in extra.items()
+                for var, levels_extra in variables.items()
+                for level in sorted(people[var].astype(str).unique())
+                if any(c in parser.parse(a, allow_empty=False) for a in arms)
+            ]
             p = np.minimum(_expit(base + shift), prob_cap)
             people[outcome] = u < p
             prob_cap = p if outcome == "work_gt_8h" else prob_cap
@@ -351,7 +403,53 @@ def simulate_participants(
         "between_site_sd": between_site_sd,
         "suspect_controls": suspect_controls,
     }
-    return SimulatedPopulation(data, truth, comp, settings)
+    settings["heterogeneity"] = extra or None
+    sub = pd.DataFrame(
+        sub_rows, columns=["outcome", "site", "component", "subgroup", "level", "effect"]
+    )
+    sub.attrs["note"] = POPULATION_NOTE
+    return SimulatedPopulation(data, truth, comp, settings, sub)
+
+
+def _check_heterogeneity(heterogeneity, effects, parser) -> dict:
+    """Validate ``heterogeneity``; return ``{component: {variable: {str(level): extra}}}``."""
+    if heterogeneity is None:
+        return {}
+    if isinstance(heterogeneity, str):
+        if heterogeneity != "utrecht":
+            raise DataError(
+                f"heterogeneity={heterogeneity!r} is not a preset; use 'utrecht' or a mapping "
+                "{component: {subgroup variable: {level: extra log-odds}}}."
+            )
+        heterogeneity = UTRECHT_HETEROGENEITY
+    if not isinstance(effects, Mapping):
+        raise DataError(
+            "heterogeneity needs additive effects, e.g. effects={'extra_hulp': 0.3}; the "
+            "published effects are calibrated per arm in percentage points."
+        )
+    out = {}
+    for comp, variables in heterogeneity.items():
+        if comp not in parser.known():
+            raise DataError(
+                f"heterogeneity names unknown component {comp!r}; known: {parser.known()}."
+            )
+        for var, levels in variables.items():
+            if var not in _CATEGORICAL:
+                raise DataError(
+                    f"heterogeneity: {var!r} is not a categorical characteristic of the "
+                    f"synthetic population; use one of {list(_CATEGORICAL)}."
+                )
+            out.setdefault(comp, {})[var] = {str(k): float(v) for k, v in levels.items()}
+    return out
+
+
+def _subgroup_shift(people: pd.DataFrame, extra: dict, comps) -> np.ndarray:
+    """Extra log-odds of each person for an arm with components ``comps``."""
+    shift = np.zeros(len(people))
+    for c in comps:
+        for var, levels in extra.get(c, {}).items():
+            shift += people[var].astype(str).map(levels).fillna(0.0).to_numpy()
+    return shift
 
 
 def _published_pp(found, outcome, site, arm, comps, rng) -> float:
