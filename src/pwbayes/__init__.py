@@ -11,6 +11,7 @@ from .arms import known_components, parse_arm, register_component
 from .data import published
 from .data.person import bin_covariates
 from .data.site_estimates import site_estimates
+from .data.subgroup_estimates import subgroup_differences, subgroup_estimates
 from .errors import (
     ArmError,
     ConvergenceWarning,
@@ -51,6 +52,8 @@ __all__ = [
     "published",
     "register_component",
     "site_estimates",
+    "subgroup_differences",
+    "subgroup_estimates",
 ]
 
 

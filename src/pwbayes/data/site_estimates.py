@@ -25,10 +25,13 @@ def _ols_hc1(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, k = x.shape
     xtx_inv = np.linalg.pinv(x.T @ x)
     coef = xtx_inv @ (x.T @ y)
+    if n <= k:  # no residual degrees of freedom (a tiny cell): no standard error
+        return coef, np.full(k, np.nan)
     resid = y - x @ coef
     meat = (x * resid[:, None] ** 2).T @ x
     cov = xtx_inv @ meat @ xtx_inv * n / (n - k)
-    return coef, np.sqrt(np.diag(cov))
+    # the diagonal is >= 0 in exact arithmetic; rounding can leave -1e-20 on a singular design
+    return coef, np.sqrt(np.clip(np.diag(cov), 0.0, None))
 
 
 def site_estimates(

@@ -1,0 +1,189 @@
+"""Unpooled subgroup estimates: the published method within each level of a subgroup.
+
+The first Utrecht analyses of "what works for whom" split the participants by a
+characteristic (basic qualification, distance to the labour market) and re-ran the
+per-site linear model within each level. :func:`subgroup_estimates` does exactly that
+(one :func:`~pwbayes.site_estimates` per level) and :func:`subgroup_differences` tests
+each level against a reference level with the usual z-test. These are the "raw" estimates
+of the subgroup forest plot and the reference against which the shrunk subgroup model is
+judged: with many subgroups, unpooled tests produce false discoveries. Cells with fewer
+than ``min_cell`` persons are suppressed (:mod:`.disclosure`). This module needs pandas,
+numpy and scipy only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..arms import ArmParser
+from ..errors import DataError, quote_values
+from .disclosure import MIN_CELL, check_min_cell
+from .site_estimates import site_estimates
+
+__all__ = ["subgroup_differences", "subgroup_estimates"]
+
+
+def subgroup_estimates(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    subgroup: str,
+    site: str = "municipality",
+    arm: str = "arm",
+    covariates: Sequence[str] = (),
+    family: str = "bernoulli",
+    comparison: str | Mapping[str, str] | None = None,
+    missing: str = "raise",
+    parser: ArmParser | None = None,
+    min_cell: int = MIN_CELL,
+) -> pd.DataFrame:
+    """Per site, arm and level of ``subgroup``: the published linear model within the level.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per person; not modified.
+    outcome, subgroup, site, arm : str
+        Column names; ``subgroup`` is a categorical (or boolean) characteristic.
+    covariates, family, comparison, missing, parser
+        As for :func:`~pwbayes.site_estimates`; ``subgroup`` must not be a covariate (it
+        is constant within each level).
+    min_cell : int
+        Rows whose arm or comparison group holds fewer persons within the level are
+        suppressed; ``attrs["suppressed"]`` lists them (never their counts).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``site, arm, subgroup, level, estimate, se, n_arm, n_comparison,
+        comparison`` (percentage points for binary outcomes).
+    """
+    min_cell = check_min_cell(min_cell)
+    if subgroup not in data.columns:
+        raise DataError(
+            f"subgroup column {subgroup!r} not found; available: "
+            f"{quote_values(list(data.columns), limit=20)}."
+        )
+    if subgroup in covariates:
+        raise DataError(
+            f"{subgroup!r} is both the subgroup and a covariate; within a level it is "
+            "constant, so leave it out of covariates."
+        )
+    values = data[subgroup]
+    if values.isna().any():
+        n_missing = int(values.isna().sum())
+        if missing != "drop":
+            raise DataError(
+                f"column {subgroup!r} has {n_missing} missing value(s); fill them in or pass "
+                "missing='drop' to leave those rows out (with a warning)."
+            )
+        warnings.warn(
+            f"dropped {n_missing} row(s) with a missing {subgroup!r}.", UserWarning, stacklevel=2
+        )
+    levels = sorted(values.dropna().unique(), key=str)
+    tables, suppressed = [], []
+    for level in levels:
+        rows, notes = _without_small_cells(
+            data.loc[values == level], site, arm, comparison, min_cell
+        )
+        suppressed += [f"{note}, {subgroup}={level}" for note in notes]
+        try:
+            table = site_estimates(
+                rows,
+                outcome=outcome,
+                site=site,
+                arm=arm,
+                covariates=covariates,
+                family=family,
+                comparison=comparison,
+                missing=missing,
+                parser=parser,
+            )
+        except DataError as err:
+            raise DataError(f"within {subgroup}={level}: {err}") from None
+        if table.empty:
+            continue
+        table.insert(2, "subgroup", subgroup)
+        table.insert(3, "level", str(level))
+        tables.append(table)
+    if not tables:
+        raise DataError(
+            f"every site x arm cell within the levels of {subgroup!r} has fewer than "
+            f"{min_cell} persons: nothing can be reported."
+        )
+    out = pd.concat(tables, ignore_index=True)
+    # cells were dropped before fitting; this guards the counts as reported
+    out = out.loc[(out["n_arm"] >= min_cell) & (out["n_comparison"] >= min_cell)]
+    out = out.reset_index(drop=True)
+    out.attrs["suppressed"] = suppressed
+    out.attrs["min_cell"] = min_cell
+    if data.attrs.get("note"):
+        out.attrs["note"] = data.attrs["note"]
+    return out
+
+
+def _without_small_cells(rows: pd.DataFrame, site, arm, comparison, min_cell):
+    """Drop the small cells before anything is estimated; return the rows and notes.
+
+    Site x arm cells of fewer than ``min_cell`` persons go; a site goes entirely when its
+    comparison group is small.
+    """
+    counts = rows.groupby([site, arm], observed=True).size()
+    small = counts[counts < min_cell]
+    notes, drop = [], pd.Series(False, index=rows.index)
+    for (s, a), _ in small.items():
+        if isinstance(comparison, Mapping):
+            comp = comparison.get(s, "control")
+        else:
+            comp = comparison or "control"
+        if str(a).strip().lower() == str(comp).lower():
+            drop |= rows[site] == s
+            notes.append(f"site={s} (comparison group {a} too small)")
+        else:
+            drop |= (rows[site] == s) & (rows[arm] == a)
+            notes.append(f"site={s}, arm={a}")
+    return rows.loc[~drop], notes
+
+
+def subgroup_differences(
+    estimates: pd.DataFrame, reference: str | None = None, alpha: float = 0.10
+) -> pd.DataFrame:
+    """Each level against a reference level, per site and arm: difference, SE, z-test.
+
+    The levels are disjoint groups of people fitted separately, so the difference's
+    standard error is ``sqrt(se_level^2 + se_reference^2)``.
+
+    Parameters
+    ----------
+    estimates : pandas.DataFrame
+        From :func:`subgroup_estimates`.
+    reference : str, optional
+        Reference level (as in the ``level`` column); default the first level.
+    alpha : float
+        Significance level of ``significant`` (two-sided); 10% as in the reports.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site, arm, subgroup, level, reference, difference, se, p_value, significant``.
+    """
+    levels = sorted(estimates["level"].unique())
+    reference = levels[0] if reference is None else str(reference)
+    if reference not in levels:
+        raise DataError(f"reference={reference!r} is not a level; levels: {levels}.")
+    key = ["site", "arm", "subgroup"]
+    ref = estimates.loc[estimates["level"] == reference, [*key, "estimate", "se"]]
+    other = estimates.loc[estimates["level"] != reference, [*key, "level", "estimate", "se"]]
+    both = other.merge(ref, on=key, suffixes=("", "_ref"))
+    diff = both["estimate"] - both["estimate_ref"]
+    se = np.hypot(both["se"], both["se_ref"])
+    p = 2 * stats.norm.sf(np.abs(diff / se))
+    out = both[[*key, "level"]].assign(
+        reference=reference, difference=diff, se=se, p_value=p, significant=p < alpha
+    )
+    return out.reset_index(drop=True)

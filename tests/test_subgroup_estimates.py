@@ -1,0 +1,101 @@
+"""Unpooled subgroup estimates (the published method within each level) and their z-tests."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import pwbayes as pw
+
+COMMON = {"site": "municipality", "arm": "arm", "comparison": {"Groningen": "reference"}}
+
+
+@pytest.fixture(scope="module")
+def strong():
+    """Utrecht's Extra Hulp works much better without a basic qualification (+1.5 log-odds)."""
+    return pw.examples.simulate_participants(
+        random_seed=3,
+        effects={"extra_hulp": 0.2},
+        size=5,
+        heterogeneity={"extra_hulp": {"basic_qualification": {False: 1.5}}},
+        between_site_sd=0.0,
+    ).data
+
+
+def test_each_level_is_the_published_model_on_that_level(strong):
+    before = strong.copy(deep=True)
+    est = pw.subgroup_estimates(
+        strong, outcome="work_gt_8h", subgroup="basic_qualification", covariates=["age"], **COMMON
+    )
+    pd.testing.assert_frame_equal(strong, before)
+    assert (
+        set(est["level"]) == {"False", "True"} and (est["subgroup"] == "basic_qualification").all()
+    )
+    level_false = strong[~strong["basic_qualification"]]
+    direct = pw.site_estimates(level_false, outcome="work_gt_8h", covariates=["age"], **COMMON)
+    mine = est[est["level"] == "False"].drop(columns=["subgroup", "level"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, direct[mine.columns].reset_index(drop=True))
+    assert est.attrs["suppressed"] == [] and "SYNTHETIC" in est.attrs["note"]
+
+
+def test_built_in_difference_is_found_and_tested(strong):
+    est = pw.subgroup_estimates(
+        strong, outcome="work_gt_8h", subgroup="basic_qualification", **COMMON
+    )
+    diff = pw.subgroup_differences(est, reference="True")
+    row = diff[(diff["site"] == "Utrecht") & (diff["arm"] == "Extra Hulp")].iloc[0]
+    assert row["level"] == "False" and row["reference"] == "True"
+    assert row["difference"] > 10 and row["significant"]  # percentage points
+    # the formula, by hand
+    e = est.set_index(["site", "arm", "level"])
+    a, b = e.loc[("Utrecht", "Extra Hulp", "False")], e.loc[("Utrecht", "Extra Hulp", "True")]
+    assert row["se"] == pytest.approx(np.hypot(a["se"], b["se"]))
+    z = (a["estimate"] - b["estimate"]) / row["se"]
+    assert row["p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)))
+
+
+def test_small_cells_are_suppressed_and_listed():
+    pop = pw.examples.simulate_participants(random_seed=1, size=0.3).data
+    est = pw.subgroup_estimates(
+        pop, outcome="work_gt_8h", subgroup="distance_to_labour_market", **COMMON
+    )
+    assert est.attrs["min_cell"] == 10 and est.attrs["suppressed"]
+    assert (est["n_arm"] >= 10).all() and (est["n_comparison"] >= 10).all()
+    assert all("distance_to_labour_market=" in s for s in est.attrs["suppressed"])
+    # every cell of 9 or fewer is among the suppressed, and none of them is reported
+    counts = pop.groupby(["municipality", "arm", "distance_to_labour_market"]).size()
+    tiny = counts[(counts < 10) & (counts.index.get_level_values("arm") != "reference")]
+    for (site, arm, level), _ in tiny.items():
+        if arm == "control" or (site == "Groningen"):
+            continue  # whole site dropped / not a Groningen register arm
+        label = f"site={site}, arm={arm}, distance_to_labour_market={level}"
+        assert label in est.attrs["suppressed"], label
+    bigger = pw.subgroup_estimates(
+        pop, outcome="work_gt_8h", subgroup="distance_to_labour_market", min_cell=25, **COMMON
+    )
+    assert len(bigger) < len(est) and (bigger["n_arm"] >= 25).all()
+    with pytest.raises(pw.DataError, match="switch disclosure control off"):
+        pw.subgroup_estimates(pop, outcome="work_gt_8h", subgroup="female", min_cell=0, **COMMON)
+
+
+def test_bad_subgroup_arguments(strong):
+    with pytest.raises(pw.DataError, match="'education' not found"):
+        pw.subgroup_estimates(strong, outcome="work_gt_8h", subgroup="education", **COMMON)
+    with pytest.raises(pw.DataError, match="both the subgroup and a covariate"):
+        pw.subgroup_estimates(
+            strong,
+            outcome="work_gt_8h",
+            subgroup="female",
+            covariates=["female", "age"],
+            **COMMON,
+        )
+    holes = strong.assign(female=strong["female"].where(strong.index % 50 != 0))
+    with pytest.raises(pw.DataError, match="missing value"):
+        pw.subgroup_estimates(holes, outcome="work_gt_8h", subgroup="female", **COMMON)
+    with pytest.warns(UserWarning, match="dropped .* missing 'female'"):
+        pw.subgroup_estimates(
+            holes, outcome="work_gt_8h", subgroup="female", missing="drop", **COMMON
+        )
+    est = pw.subgroup_estimates(strong, outcome="work_gt_8h", subgroup="female", **COMMON)
+    with pytest.raises(pw.DataError, match="reference='maybe' is not a level"):
+        pw.subgroup_differences(est, reference="maybe")
