@@ -22,7 +22,7 @@ from scipy import stats
 
 from ..arms import ArmParser
 from ..errors import DataError, quote_values
-from .disclosure import MIN_CELL, check_min_cell
+from .disclosure import MIN_CELL, cell_counts, check_min_cell
 from .site_estimates import site_estimates
 
 __all__ = ["subgroup_differences", "subgroup_estimates"]
@@ -133,19 +133,19 @@ def _without_small_cells(rows: pd.DataFrame, site, arm, comparison, min_cell):
     Site x arm cells of fewer than ``min_cell`` persons go; a site goes entirely when its
     comparison group is small.
     """
-    counts = rows.groupby([site, arm], observed=True).size()
-    small = counts[counts < min_cell]
+    counts = cell_counts(rows, site=site, arm=arm)
+    small = counts.loc[counts["n"] < min_cell, ["site", "arm"]]
     notes, drop = [], pd.Series(False, index=rows.index)
-    for (s, a), _ in small.items():
+    for s, a in small.itertuples(index=False):
         if isinstance(comparison, Mapping):
             comp = comparison.get(s, "control")
         else:
             comp = comparison or "control"
         if str(a).strip().lower() == str(comp).lower():
-            drop |= rows[site] == s
+            drop |= rows[site].astype(str) == s
             notes.append(f"site={s} (comparison group {a} too small)")
         else:
-            drop |= (rows[site] == s) & (rows[arm] == a)
+            drop |= (rows[site].astype(str) == s) & (rows[arm].astype(str) == a)
             notes.append(f"site={s}, arm={a}")
     return rows.loc[~drop], notes
 
