@@ -99,3 +99,17 @@ def test_bad_subgroup_arguments(strong):
     est = pw.subgroup_estimates(strong, outcome="work_gt_8h", subgroup="female", **COMMON)
     with pytest.raises(pw.DataError, match="reference='maybe' is not a level"):
         pw.subgroup_differences(est, reference="maybe")
+
+
+def test_numeric_subgroup_is_binned_by_default_or_as_asked(strong):
+    est = pw.subgroup_estimates(strong, outcome="work_gt_8h", subgroup="age", **COMMON)
+    assert len(est.attrs["levels"]) == 4  # quartiles of age
+    assert set(est["level"]) <= set(est.attrs["levels"])
+    assert all(level.startswith("[") for level in est.attrs["levels"])
+    edges = pw.subgroup_estimates(
+        strong, outcome="work_gt_8h", subgroup="age", bins=[18, 40, 67], **COMMON
+    )
+    assert edges.attrs["levels"] == ["[18, 40)", "[40, 67)"]
+    assert "age" in strong.columns and strong["age"].dtype.kind == "i"  # caller's frame intact
+    with pytest.raises(pw.DataError, match="'female' is not numeric"):
+        pw.subgroup_estimates(strong, outcome="work_gt_8h", subgroup="female", bins=3, **COMMON)

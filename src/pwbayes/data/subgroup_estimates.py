@@ -23,9 +23,13 @@ from scipy import stats
 from ..arms import ArmParser
 from ..errors import DataError, quote_values
 from .disclosure import MIN_CELL, cell_counts, check_min_cell
+from .person import bin_covariates
 from .site_estimates import site_estimates
 
-__all__ = ["subgroup_differences", "subgroup_estimates"]
+__all__ = ["MAX_LEVELS", "subgroup_differences", "subgroup_estimates"]
+
+#: A numeric subgroup variable with more distinct values than this is cut into quartiles.
+MAX_LEVELS = 6
 
 
 def subgroup_estimates(
@@ -41,6 +45,7 @@ def subgroup_estimates(
     missing: str = "raise",
     parser: ArmParser | None = None,
     min_cell: int = MIN_CELL,
+    bins: int | Sequence[float] | None = None,
 ) -> pd.DataFrame:
     """Per site, arm and level of ``subgroup``: the published linear model within the level.
 
@@ -56,6 +61,11 @@ def subgroup_estimates(
     min_cell : int
         Rows whose arm or comparison group holds fewer persons within the level are
         suppressed; ``attrs["suppressed"]`` lists them (never their counts).
+    bins : int or sequence of float, optional
+        Cut a numeric ``subgroup`` into this many quantile bins, or at these edges (as
+        :func:`~pwbayes.bin_covariates`). Default: a numeric column with more than
+        :data:`MAX_LEVELS` distinct values is cut into quartiles; ``attrs["levels"]`` holds
+        the levels used.
 
     Returns
     -------
@@ -74,6 +84,13 @@ def subgroup_estimates(
             f"{subgroup!r} is both the subgroup and a covariate; within a level it is "
             "constant, so leave it out of covariates."
         )
+    numeric = pd.api.types.is_numeric_dtype(data[subgroup]) and not pd.api.types.is_bool_dtype(
+        data[subgroup]
+    )
+    if bins is not None and not numeric:
+        raise DataError(f"bins={bins!r}: {subgroup!r} is not numeric; its levels are used as is.")
+    if numeric and (bins is not None or data[subgroup].nunique() > MAX_LEVELS):
+        data = bin_covariates(data, {subgroup: 4 if bins is None else bins})
     values = data[subgroup]
     if values.isna().any():
         n_missing = int(values.isna().sum())
@@ -121,6 +138,7 @@ def subgroup_estimates(
     out = out.loc[(out["n_arm"] >= min_cell) & (out["n_comparison"] >= min_cell)]
     out = out.reset_index(drop=True)
     out.attrs["suppressed"] = suppressed
+    out.attrs["levels"] = [str(v) for v in levels]
     out.attrs["min_cell"] = min_cell
     if data.attrs.get("note"):
         out.attrs["note"] = data.attrs["note"]
