@@ -113,3 +113,17 @@ def test_numeric_subgroup_is_binned_by_default_or_as_asked(strong):
     assert "age" in strong.columns and strong["age"].dtype.kind == "i"  # caller's frame intact
     with pytest.raises(pw.DataError, match="'female' is not numeric"):
         pw.subgroup_estimates(strong, outcome="work_gt_8h", subgroup="female", bins=3, **COMMON)
+
+
+def test_binned_levels_keep_their_numeric_order(strong):
+    est = pw.subgroup_estimates(
+        strong,
+        outcome="work_gt_8h",
+        subgroup="benefit_duration_years",
+        bins=[0.5, 2, 10, 30],
+        **COMMON,
+    )
+    assert est.attrs["levels"] == ["[0.5, 2)", "[2, 10)", "[10, 30)"]  # not text order
+    diff = pw.subgroup_differences(est)
+    assert (diff["reference"] == "[0.5, 2)").all()
+    assert set(diff["level"]) == {"[2, 10)", "[10, 30)"}

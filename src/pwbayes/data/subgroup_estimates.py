@@ -102,7 +102,7 @@ def subgroup_estimates(
         warnings.warn(
             f"dropped {n_missing} row(s) with a missing {subgroup!r}.", UserWarning, stacklevel=2
         )
-    levels = sorted(values.dropna().unique(), key=str)
+    levels = sorted(values.dropna().unique(), key=_level_order)
     tables, suppressed = [], []
     for level in levels:
         rows, notes = _without_small_cells(
@@ -145,6 +145,17 @@ def subgroup_estimates(
     return out
 
 
+def _level_order(level):
+    """Sort binned labels such as ``"[2, 10)"`` by their lower edge, other levels as text."""
+    text = str(level)
+    if text.startswith("[") and "," in text:
+        try:
+            return (0, float(text[1:].split(",")[0]), "")
+        except ValueError:
+            pass
+    return (1, 0.0, text)
+
+
 def _without_small_cells(rows: pd.DataFrame, site, arm, comparison, min_cell):
     """Drop the small cells before anything is estimated; return the rows and notes.
 
@@ -181,7 +192,8 @@ def subgroup_differences(
     estimates : pandas.DataFrame
         From :func:`subgroup_estimates`.
     reference : str, optional
-        Reference level (as in the ``level`` column); default the first level.
+        Reference level (as in the ``level`` column); default the first level (the lowest
+        bin of a numeric subgroup).
     alpha : float
         Significance level of ``significant`` (two-sided); 10% as in the reports.
 
@@ -190,7 +202,7 @@ def subgroup_differences(
     pandas.DataFrame
         ``site, arm, subgroup, level, reference, difference, se, p_value, significant``.
     """
-    levels = sorted(estimates["level"].unique())
+    levels = list(dict.fromkeys(estimates["level"]))  # the estimates' order of levels
     reference = levels[0] if reference is None else str(reference)
     if reference not in levels:
         raise DataError(f"reference={reference!r} is not a level; levels: {levels}.")
