@@ -24,8 +24,8 @@ The transform is one PyTensor Op with numba kernels and a hand-written vector-Ja
 product. On the six-municipality layout (blocks of 7 x 7) it adds about 40 us to a 430 us
 gradient; PyTensor's own batched Cholesky and its gradient cost 1.15 ms per gradient and
 97 s to compile (``docs/benchmarks.md``). The kernels are compiled on first use and cached
-on disk (about 25 s the first time on a new machine); registering the numba
-implementations is the only thing this module does on import.
+on disk (the first fit on a new machine compiled for about 60 s instead of 20); registering
+the numba implementations is the only thing this module does on import.
 """
 
 from __future__ import annotations
@@ -146,28 +146,19 @@ def _backward(h, sd, b, eps, g_xi, g_jac):  # pragma: no cover - compiled
             _lower_solve(low, unit, tmp)
             for i in range(n):
                 inv[i, j] = tmp[i]
-        # a = L' Lbar with Lbar = -v g_eps'; then P = Phi(a), symmetrised
+        # a = L' Lbar with Lbar = -v g_eps', i.e. a = -(L'v) g_eps'; then P = Phi(a),
+        # symmetrised: (P + P') / 2 holds a's lower triangle, halved, on both sides
+        for i in range(n):
+            acc = 0.0
+            for k in range(i, n):
+                acc += low[k, i] * v[k]
+            tmp[i] = acc
         for i in range(n):
             for j in range(n):
-                acc = 0.0
-                for k in range(n):
-                    acc += low[k, i] * v[k]
-                a[i, j] = -acc * g_eps[m, j]
+                a[i, j] = -tmp[i] * g_eps[m, j]
         for i in range(n):
             for j in range(n):
-                if i > j:
-                    p_ij = a[i, j]
-                elif i == j:
-                    p_ij = 0.5 * a[i, i]
-                else:
-                    p_ij = 0.0
-                if j > i:
-                    p_ji = a[j, i]
-                elif i == j:
-                    p_ji = 0.5 * a[i, i]
-                else:
-                    p_ji = 0.0
-                bbar[i, j] = 0.5 * (p_ij + p_ji)
+                bbar[i, j] = 0.5 * a[max(i, j), min(i, j)]
         # bbar <- L^-T bbar L^-1 (sandwich), then the u and log-Jacobian terms
         for i in range(n):  # a <- bbar L^-1
             for j in range(n):
