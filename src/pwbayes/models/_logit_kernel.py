@@ -9,9 +9,8 @@
 ``log C(n, k)``, which does not depend on the parameters). One pass over the rows gives
 the value and the gradient in ``cells`` (one linear predictor per site x group) and in
 ``gamma``: softplus and sigmoid share ``t = exp(-|eta|)``, and the gather, the covariate
-product and their transposes (scatter-add, ``x' r``) never become separate graph nodes.
-PyTensor's own graph of the same likelihood took about twice as long to compile in
-numba and 1.5x as long per gradient (``docs/benchmarks.md``). Registering the numba
+product and their transposes (scatter-add, ``x' r``) never become separate graph nodes
+(what this bought on its own was not measured; ``docs/benchmarks.md``). Registering the numba
 implementation (with a key for PyTensor's compile cache) is the only thing this module
 does on import.
 """

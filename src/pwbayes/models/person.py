@@ -315,7 +315,7 @@ class PersonModel:
             out["site_parameter"] = ["intercept", *self.data.components]
         if self._approx is not None:
             out["psi"] = out["psi_"] = self._approx["layout"].names
-        else:
+        elif self.family == "normal":  # the bernoulli likelihood is one Op, no obs dims
             out["obs"] = [str(i) for i in range(self._patterns["rows"])]
         return out
 
@@ -592,7 +592,7 @@ class PersonModel:
         check(
             idata,
             config,
-            ("alpha_mu", "alpha_sd", "alpha", "mu", "tau", "beta", "gamma", "sigma"),
+            ("alpha_mu", "alpha_sd", "alpha", "mu", "tau", "z", "beta", "gamma", "sigma"),
         )
         return PersonResult(idata, config)
 
