@@ -22,7 +22,7 @@ def test_counts_per_cell_and_subgroup_level(people):
     before = people.copy(deep=True)
     counts = cell_counts(people, site="municipality", arm="arm", subgroups=["basic_qualification"])
     pd.testing.assert_frame_equal(people, before)
-    n = counts.set_index(["site", "arm", "subgroup", "level"])["n"]
+    n = counts.set_index(["site", "arm", "subgroup", "subgroup_level"])["n"]
     assert n[("Utrecht", "extra_hulp", "", "")] == 19
     assert n[("Utrecht", "extra_hulp", "basic_qualification", "False")] == 9
     assert n[("Utrecht", "extra_hulp", "basic_qualification", "True")] == 10
@@ -63,13 +63,13 @@ def test_suppress_drops_rows_and_names_the_cell(people):
             "site": ["Utrecht", "Utrecht"],
             "arm": ["extra_hulp", "extra_hulp"],
             "subgroup": ["basic_qualification"] * 2,
-            "level": ["False", "True"],
+            "subgroup_level": ["False", "True"],
             "mean": [0.1, 0.2],
         }
     )
-    kept, notes = suppress(sub, small, on=["site", "arm", "subgroup", "level"])
-    assert kept["level"].tolist() == ["True"]
-    assert len(notes) == 1 and "level=False" in notes[0] and "9" not in notes[0]
+    kept, notes = suppress(sub, small, on=["site", "arm", "subgroup", "subgroup_level"])
+    assert kept["subgroup_level"].tolist() == ["True"]
+    assert len(notes) == 1 and "subgroup_level=False" in notes[0] and "9" not in notes[0]
 
 
 def test_threshold_is_never_silently_zero(people):

@@ -3,7 +3,7 @@
 import numpy as np
 from scipy.special import expit
 
-from pwbayes.models._gcomp import shift_effects
+from pwbayes.models._gcomp import group_shift_effects, shift_effects
 
 
 def test_shift_effects_equal_direct_computation():
@@ -48,3 +48,25 @@ def test_shift_effects_without_covariates_and_extreme_values():
     )
     np.testing.assert_allclose(got_site, [[[-2.0], [1.0]]])
     np.testing.assert_allclose(got_new, [[0.0]])
+
+
+def test_group_shift_effects_equal_direct_computation():
+    rng = np.random.default_rng(5)
+    n_draws, n_sites, n_groups, n_cells, n_cov, n_shift = 4, 2, 3, 40, 2, 3
+    site_c = rng.integers(0, n_sites, n_cells)
+    group_c = rng.integers(0, n_groups, n_cells)
+    x_c = rng.normal(size=(n_cells, n_cov))
+    w_c = rng.integers(1, 9, n_cells).astype(float)
+    alpha = rng.normal(-1, 1, (n_draws, n_sites))
+    gamma = rng.normal(0, 0.5, (n_draws, n_cov))
+    shifts = rng.normal(0, 1, (n_draws, n_sites, n_groups, n_shift))
+    got = group_shift_effects(site_c, group_c, x_c, w_c, alpha, gamma, shifts)
+    lin = gamma @ x_c.T
+    for d in range(n_draws):
+        for m in range(n_sites):
+            for g in range(n_groups):
+                cell = (site_c == m) & (group_c == g)
+                b = alpha[d, m] + lin[d, cell]
+                for j in range(n_shift):
+                    want = w_c[cell] @ (expit(b + shifts[d, m, g, j]) - expit(b))
+                    np.testing.assert_allclose(got[d, m, g, j], want, rtol=1e-12, atol=1e-12)

@@ -108,12 +108,14 @@ def test_utrecht_like_heterogeneity_is_built_in_and_reported():
     pop = pw.examples.simulate_participants(
         random_seed=3, effects=effects, size=5, heterogeneity="utrecht", between_site_sd=0.0
     )
-    sub = pop.subgroup_effects.set_index(["outcome", "site", "component", "subgroup", "level"])
+    sub = pop.subgroup_effects.set_index(
+        ["outcome", "site", "component", "subgroup", "subgroup_level"]
+    )
     key = ("work_gt_8h", "Utrecht", "extra_hulp", "basic_qualification")
-    assert sub.loc[(*key, "False"), "effect"] == pytest.approx(0.2 + 0.3)
+    assert sub.loc[(*key, "False"), "effect"] == pytest.approx(0.2 + 1.0)
     assert sub.loc[(*key, "True"), "effect"] == pytest.approx(0.2)
     far = ("work_gt_8h", "Utrecht", "extra_hulp", "distance_to_labour_market", "large")
-    assert sub.loc[far, "effect"] == pytest.approx(0.5)
+    assert sub.loc[far, "effect"] == pytest.approx(1.2)
     assert "SYNTHETIC" in pop.subgroup_effects.attrs["note"]
     # in the data (a large extra, so that 0.1 is > 4 standard errors at this size): the gap
     # between people without and with a basic qualification is larger in Utrecht's Extra

@@ -29,11 +29,16 @@ def test_each_level_is_the_published_model_on_that_level(strong):
     )
     pd.testing.assert_frame_equal(strong, before)
     assert (
-        set(est["level"]) == {"False", "True"} and (est["subgroup"] == "basic_qualification").all()
+        set(est["subgroup_level"]) == {"False", "True"}
+        and (est["subgroup"] == "basic_qualification").all()
     )
     level_false = strong[~strong["basic_qualification"]]
     direct = pw.site_estimates(level_false, outcome="work_gt_8h", covariates=["age"], **COMMON)
-    mine = est[est["level"] == "False"].drop(columns=["subgroup", "level"]).reset_index(drop=True)
+    mine = (
+        est[est["subgroup_level"] == "False"]
+        .drop(columns=["subgroup", "subgroup_level"])
+        .reset_index(drop=True)
+    )
     pd.testing.assert_frame_equal(mine, direct[mine.columns].reset_index(drop=True))
     assert est.attrs["suppressed"] == [] and "SYNTHETIC" in est.attrs["note"]
 
@@ -44,10 +49,10 @@ def test_built_in_difference_is_found_and_tested(strong):
     )
     diff = pw.subgroup_differences(est, reference="True")
     row = diff[(diff["site"] == "Utrecht") & (diff["arm"] == "Extra Hulp")].iloc[0]
-    assert row["level"] == "False" and row["reference"] == "True"
+    assert row["subgroup_level"] == "False" and row["reference"] == "True"
     assert row["difference"] > 10 and row["significant"]  # percentage points
     # the formula, by hand
-    e = est.set_index(["site", "arm", "level"])
+    e = est.set_index(["site", "arm", "subgroup_level"])
     a, b = e.loc[("Utrecht", "Extra Hulp", "False")], e.loc[("Utrecht", "Extra Hulp", "True")]
     assert row["se"] == pytest.approx(np.hypot(a["se"], b["se"]))
     z = (a["estimate"] - b["estimate"]) / row["se"]
@@ -104,7 +109,7 @@ def test_bad_subgroup_arguments(strong):
 def test_numeric_subgroup_is_binned_by_default_or_as_asked(strong):
     est = pw.subgroup_estimates(strong, outcome="work_gt_8h", subgroup="age", **COMMON)
     assert len(est.attrs["levels"]) == 4  # quartiles of age
-    assert set(est["level"]) <= set(est.attrs["levels"])
+    assert set(est["subgroup_level"]) <= set(est.attrs["levels"])
     assert all(level.startswith("[") for level in est.attrs["levels"])
     edges = pw.subgroup_estimates(
         strong, outcome="work_gt_8h", subgroup="age", bins=[18, 40, 67], **COMMON
@@ -126,4 +131,4 @@ def test_binned_levels_keep_their_numeric_order(strong):
     assert est.attrs["levels"] == ["[0.5, 2)", "[2, 10)", "[10, 30)"]  # not text order
     diff = pw.subgroup_differences(est)
     assert (diff["reference"] == "[0.5, 2)").all()
-    assert set(diff["level"]) == {"[2, 10)", "[10, 30)"}
+    assert set(diff["subgroup_level"]) == {"[2, 10)", "[10, 30)"}

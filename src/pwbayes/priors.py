@@ -33,6 +33,8 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], bool]] = {
     "Gamma": (("alpha", "beta"), True),
     "Uniform": (("lower", "upper"), False),
 }
+#: Variables that accept per-component priors such as ``"tau_sub[extra_hulp]"``.
+PER_COMPONENT = ("mu", "tau", "beta", "tau_sub", "tau_sub_site")
 _SCALE_PARAMS = {"sigma", "beta", "lam", "alpha", "nu"}
 
 #: What each variable is, for messages and reports.
@@ -46,6 +48,8 @@ VARIABLE_DOC = {
     "alpha_sd": "between-site SD of the intercepts (person-level model)",
     "gamma": "effect of each standardised covariate (person-level model)",
     "sigma": "residual SD of a score outcome (person-level model, family='normal')",
+    "tau_sub": "SD of each component's effect between the levels of a subgroup variable",
+    "tau_sub_site": "between-site SD of the subgroup differences (subgroups_by_site=True)",
 }
 
 
@@ -217,8 +221,10 @@ def resolve_priors(
         else:
             overrides.append((m["var"], m["comp"], prior))
     for var, comp, prior in overrides:
-        if var not in ("mu", "tau", "beta"):
-            raise PriorError(f"Per-component priors are for mu, tau and beta, not {var!r}.")
+        if var not in PER_COMPONENT:
+            raise PriorError(
+                f"Per-component priors are for {', '.join(PER_COMPONENT)}, not {var!r}."
+            )
         if comp not in components:
             raise PriorError(
                 f"Prior for '{var}[{comp}]': unknown component {comp!r}; the model's components "
@@ -231,7 +237,7 @@ def resolve_priors(
                 f"priors['{var}'] to a {prior.dist} prior as well."
             )
         per_component.setdefault(var, {})[comp] = prior
-    for var in ("tau", "alpha_sd", "sigma"):
+    for var in ("tau", "alpha_sd", "sigma", "tau_sub", "tau_sub_site"):
         if var in base and not base[var].positive:
             raise PriorError(
                 f"Prior for {var!r} is {base[var]!r}, but a standard deviation needs a positive "

@@ -7,6 +7,7 @@ asked for, and nothing here samples.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import arviz as az
@@ -164,7 +165,13 @@ class SummaryResult:
         ("mu_arm", "pooled", ("arm",)),
         ("theta_new", "new_site", ("component",)),
         ("theta_new_arm", "new_site", ("arm",)),
+        ("beta_sub", "subgroup", ("site", "component", "subgroup")),
+        ("theta_sub", "subgroup", ("site", "arm", "subgroup")),
+        ("mu_sub", "subgroup", ("component", "subgroup")),
+        ("mu_arm_sub", "subgroup", ("arm", "subgroup")),
     )
+    #: Values of the ``level`` column.
+    LEVELS = ("site", "pooled", "new_site", "subgroup")
 
     def _variable(self, estimand: str, scale: str) -> str:
         """Posterior variable holding ``estimand`` on ``scale`` (same name for summaries)."""
@@ -190,6 +197,8 @@ class SummaryResult:
             if mask is not None and not mask(labels):
                 continue
             col = flat[:, j]
+            if np.isnan(col).all():  # suppressed (disclosure control)
+                continue
             rec = {
                 "level": level,
                 "site": labels.get("site"),
@@ -202,6 +211,8 @@ class SummaryResult:
                 "hdi_high": high[j],
                 "p_positive": (col > 0).mean(),
             }
+            if "subgroup" in labels:
+                rec["subgroup"], rec["subgroup_level"] = str(labels["subgroup"]).split(": ", 1)
             if threshold is not None:
                 rec["threshold"] = threshold
                 rec["p_gt_threshold"] = (col > threshold).mean()
@@ -210,7 +221,11 @@ class SummaryResult:
 
     # ------------------------------------------------------------------ tables
     def effects(
-        self, hdi_prob: float = HDI_PROB, threshold: float | None = None, scale: str = "outcome"
+        self,
+        hdi_prob: float = HDI_PROB,
+        threshold: float | None = None,
+        scale: str = "outcome",
+        level: str | Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Tidy table of effects: one row per estimand.
 
@@ -224,33 +239,49 @@ class SummaryResult:
             The outcome's scale (percentage points for binary outcomes, default) or the
             model's own (log-odds for a person-level binary model; identical for the
             summary model).
+        level : str or sequence of str, optional
+            Only these levels (``"site"``, ``"pooled"``, ``"new_site"``, ``"subgroup"``);
+            default all.
 
         Returns
         -------
         pandas.DataFrame
-            Columns ``level`` (``site``, ``pooled``, ``new_site``), ``site``,
+            Columns ``level`` (``site``, ``pooled``, ``new_site``, ``subgroup``), ``site``,
             ``component``, ``arm``, ``estimand`` (posterior variable), ``mean``, ``sd``,
             ``hdi_low``, ``hdi_high``, ``p_positive`` (and ``threshold``,
             ``p_gt_threshold``). Site-level component effects are listed only where the
-            site ran an arm containing the component.
+            site ran an arm containing the component. A model with subgroups adds rows of
+            level ``subgroup`` with columns ``subgroup`` (the variable) and
+            ``subgroup_level``: per site (``site`` set) and pooled over sites (``site``
+            empty). Rows resting on a cell of fewer than ``min_cell`` persons are left out
+            (disclosure control); ``attrs["suppressed"]`` says which.
         """
         cfg = self.config
+        levels = self._check_levels(level)
         observed = {
             (s, c)
             for s, a in zip(cfg["rows"]["site"], cfg["rows"]["arm"], strict=True)
             for c in cfg["arm_components"][a]
         }
+        ran = set(zip(cfg["rows"]["site"], cfg["rows"]["arm"], strict=True))
         rows = []
-        for estimand, level, dims in self._ESTIMANDS:
+        for estimand, level_, dims in self._ESTIMANDS:
+            if level_ not in levels:
+                continue
             mask = None
-            if estimand == "beta":
+            if estimand in ("beta", "beta_sub"):
 
                 def mask(lab):
                     return (lab["site"], lab["component"]) in observed
 
+            elif estimand == "theta_sub":
+
+                def mask(lab):
+                    return (lab["site"], lab["arm"]) in ran
+
             found = self._rows(
                 estimand,
-                level,
+                level_,
                 dims,
                 hdi_prob,
                 threshold,
@@ -262,11 +293,33 @@ class SummaryResult:
                     rec.update(site=s, arm=a)
             rows += found
         df = pd.DataFrame.from_records(rows)
+        return self._annotate(df, hdi_prob, scale)
+
+    def _annotate(self, df: pd.DataFrame, hdi_prob: float, scale: str) -> pd.DataFrame:
+        """Attach the interval mass, scale, caption and disclosure notes to a table."""
         df.attrs["hdi_prob"] = hdi_prob
         df.attrs["scale"] = self._scale_name(scale)
         if self.note:
             df.attrs["note"] = self.note
+        disclosure = self.config.get("disclosure")
+        if disclosure:
+            df.attrs["min_cell"] = disclosure["min_cell"]
+            df.attrs["suppressed"] = list(disclosure["suppressed"])
         return df
+
+    def _check_levels(self, level) -> tuple[str, ...]:
+        if level is None:
+            return self.LEVELS
+        levels = (level,) if isinstance(level, str) else tuple(level)
+        bad = [v for v in levels if v not in self.LEVELS]
+        if bad:
+            raise DataError(f"level={bad!r} is not allowed; use any of {self.LEVELS}.")
+        if "subgroup" in levels and not self.config.get("subgroups"):
+            raise PwbayesError(
+                "level='subgroup' needs a model with subgroups: PersonModel(..., "
+                "subgroups=['basic_qualification', ...])."
+            )
+        return levels
 
     def _scale_name(self, scale: str) -> str:
         return "outcome scale"
@@ -389,6 +442,97 @@ class PersonResult(SummaryResult):
             "pooling_factors() needs summary rows with standard errors; fit a SummaryModel "
             "to pw.site_estimates(...) for them."
         )
+
+    def subgroup_contrasts(
+        self,
+        reference: str | dict[str, str] | None = None,
+        hdi_prob: float = HDI_PROB,
+        scale: str = "outcome",
+    ) -> pd.DataFrame:
+        """Posterior of the difference in effect between subgroup levels.
+
+        Parameters
+        ----------
+        reference : str or dict, optional
+            Reference level, for every variable or per variable (``{"basic_qualification":
+            "True"}``); default each variable's first level.
+        hdi_prob : float
+            Interval mass (default 0.9).
+        scale : {"outcome", "model"}
+            Percentage points (binary outcomes, default) or the model's scale.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per site (and pooled, ``site`` empty) x component or arm x variable x
+            non-reference level: ``level`` (``site`` or ``pooled``), ``site``,
+            ``component``, ``arm``, ``subgroup``, ``subgroup_level``, ``reference``,
+            ``mean``, ``sd``, ``hdi_low``, ``hdi_high`` of the difference (level minus
+            reference) and ``p_positive`` = P(difference > 0). Contrasts resting on a
+            suppressed cell are left out (``attrs["suppressed"]``).
+        """
+        sub = self.config.get("subgroups")
+        if not sub:
+            self._check_levels("subgroup")
+        levels = sub["levels"]
+        refs = {v: lev[0] for v, lev in levels.items()}
+        if isinstance(reference, str):
+            refs = dict.fromkeys(levels, reference)
+        elif reference is not None:
+            unknown = sorted(set(reference) - set(levels))
+            if unknown:
+                raise DataError(f"reference names unknown subgroup(s) {unknown}; {list(levels)}.")
+            refs.update({k: str(v) for k, v in reference.items()})
+        for var, ref in refs.items():
+            if ref not in levels[var]:
+                raise DataError(
+                    f"reference={ref!r} is not a level of {var!r}; levels: {levels[var]}."
+                )
+        cfg = self.config
+        ran = set(zip(cfg["rows"]["site"], cfg["rows"]["arm"], strict=True))
+        observed = {(s, c) for s, a in ran for c in cfg["arm_components"][a]}
+        records = []
+        for estimand, key, level in (
+            ("mu_sub", "component", "pooled"),
+            ("mu_arm_sub", "arm", "pooled"),
+            ("beta_sub", "component", "site"),
+            ("theta_sub", "arm", "site"),
+        ):
+            da = self._draws(self._variable(estimand, scale))
+            sites = [None] if level == "pooled" else list(da.coords["site"].values)
+            for site in sites:
+                here = da if site is None else da.sel(site=site)
+                for name in here.coords[key].values:
+                    pair = (site, name)
+                    if site is not None and pair not in (observed if key == "component" else ran):
+                        continue
+                    values = here.sel({key: name})
+                    for var, ref in refs.items():
+                        base = values.sel(subgroup=f"{var}: {ref}").values
+                        for lev in levels[var]:
+                            if lev == ref:
+                                continue
+                            diff = values.sel(subgroup=f"{var}: {lev}").values - base
+                            if np.isnan(diff).all():
+                                continue
+                            low, high = hdi(diff, hdi_prob)
+                            records.append(
+                                {
+                                    "level": level,
+                                    "site": site,
+                                    "component": name if key == "component" else None,
+                                    "arm": name if key == "arm" else None,
+                                    "subgroup": var,
+                                    "subgroup_level": lev,
+                                    "reference": ref,
+                                    "mean": diff.mean(),
+                                    "sd": diff.std(ddof=1),
+                                    "hdi_low": float(low),
+                                    "hdi_high": float(high),
+                                    "p_positive": (diff > 0).mean(),
+                                }
+                            )
+        return self._annotate(pd.DataFrame.from_records(records), hdi_prob, scale)
 
     def covariate_effects(self, hdi_prob: float = HDI_PROB) -> pd.DataFrame:
         """Covariate coefficients on the original scale of each covariate.

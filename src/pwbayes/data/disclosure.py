@@ -79,7 +79,7 @@ def cell_counts(
     Returns
     -------
     pandas.DataFrame
-        Columns ``site``, ``arm``, ``subgroup``, ``level`` (empty strings for the
+        Columns ``site``, ``arm``, ``subgroup``, ``subgroup_level`` (empty strings for the
         site x arm cells), ``n``.
     """
     columns = [site, arm, *subgroups]
@@ -94,7 +94,7 @@ def cell_counts(
         .size()
         .rename("n")
         .reset_index()
-        .assign(subgroup="", level="")
+        .assign(subgroup="", subgroup_level="")
     ]
     for var in subgroups:
         counts = (
@@ -103,17 +103,19 @@ def cell_counts(
             .rename("n")
             .reset_index()
         )
-        counts = counts.assign(subgroup=var, level=counts[var].astype(str)).drop(columns=var)
+        counts = counts.assign(subgroup=var, subgroup_level=counts[var].astype(str)).drop(
+            columns=var
+        )
         frames.append(counts)
     out = pd.concat(frames, ignore_index=True).rename(columns={site: "site", arm: "arm"})
     out["site"], out["arm"] = out["site"].astype(str), out["arm"].astype(str)
-    return out[["site", "arm", "subgroup", "level", "n"]]
+    return out[["site", "arm", "subgroup", "subgroup_level", "n"]]
 
 
 def small_cells(counts: pd.DataFrame, min_cell: int = MIN_CELL) -> pd.DataFrame:
     """Return the cells of :func:`cell_counts` with fewer than ``min_cell`` persons (no ``n``)."""
     min_cell = check_min_cell(min_cell)
-    small = counts.loc[counts["n"] < min_cell, ["site", "arm", "subgroup", "level"]]
+    small = counts.loc[counts["n"] < min_cell, ["site", "arm", "subgroup", "subgroup_level"]]
     return small.reset_index(drop=True)
 
 
@@ -130,7 +132,7 @@ def suppress(
         From :func:`small_cells`.
     on : sequence of str
         Columns that identify a row's cell; a row is dropped when its values match a
-        small cell on every one of them (``site``, ``arm``, and ``subgroup`` / ``level``
+        small cell on every one of them (``site``, ``arm``, and ``subgroup`` / ``subgroup_level``
         for subgroup tables; without them, only whole site x arm cells count).
 
     Returns
@@ -146,7 +148,7 @@ def suppress(
             "the small cells."
         )
     # a table without subgroup columns rests on the whole site x arm cells
-    overall = [c for c in ("subgroup", "level") if c in small.columns and c not in on]
+    overall = [c for c in ("subgroup", "subgroup_level") if c in small.columns and c not in on]
     if overall:
         small = small[(small[overall] == "").all(axis=1)]
     cells = small[on].drop_duplicates()

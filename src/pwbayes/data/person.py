@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,14 @@ import pandas as pd
 from ..arms import ArmParser, normalise_label
 from ..errors import DataError, quote_values
 
-__all__ = ["FAMILIES", "PersonData", "bin_covariates", "encode_covariates", "validate_person"]
+__all__ = [
+    "FAMILIES",
+    "PersonData",
+    "bin_covariates",
+    "encode_covariates",
+    "level_order",
+    "validate_person",
+]
 
 FAMILIES = ("bernoulli", "normal")
 MISSING = ("raise", "drop")
@@ -39,6 +46,10 @@ class PersonData:
     participant : numpy.ndarray
         True for participants (treatment arms and control group), False for a random
         reference group of non-participants; effects are averaged over participants.
+    subgroups : dict of str to list of str
+        Levels of each subgroup variable, in order.
+    subgroup_index : numpy.ndarray
+        Level of each row in each subgroup variable (rows x variables).
     """
 
     y: np.ndarray
@@ -56,6 +67,8 @@ class PersonData:
     comparison: dict[str, str]
     dropped: dict[str, int]
     columns: dict
+    subgroups: dict[str, list[str]] = field(default_factory=dict)
+    subgroup_index: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=int))
 
     @property
     def design(self) -> np.ndarray:
@@ -124,6 +137,17 @@ def bin_covariates(
     return out
 
 
+def level_order(level) -> tuple:
+    """Sort key: binned labels such as ``"[2, 10)"`` by their lower edge, others as text."""
+    text = str(level)
+    if text.startswith("[") and "," in text:
+        try:
+            return (0, float(text[1:].split(",")[0]), "")
+        except ValueError:
+            pass
+    return (1, 0.0, text)
+
+
 def encode_covariates(df: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """Encode covariates as a float matrix.
 
@@ -162,6 +186,7 @@ def validate_person(
     comparison: str | Mapping[str, str] | None = None,
     missing: str = "raise",
     parser: ArmParser,
+    subgroups: Sequence[str] = (),
 ) -> PersonData:
     """Check person-level data and encode it for a model.
 
@@ -183,6 +208,10 @@ def validate_person(
         Rows with a missing outcome or covariate: refuse (default), or drop them with a
         warning stating the count.
     parser : ArmParser
+    subgroups : sequence of str
+        Categorical or boolean columns (bin numeric ones first, see
+        :func:`~pwbayes.data.subgroups.bin_subgroups`) whose levels get effects of their
+        own; each also enters as a categorical covariate (its main effect).
 
     Returns
     -------
@@ -194,9 +223,10 @@ def validate_person(
         raise DataError(f"family={family!r} is not allowed; use one of {FAMILIES}.")
     if missing not in MISSING:
         raise DataError(f"missing={missing!r} is not allowed; use one of {MISSING}.")
-    covariates = list(covariates)
+    covariates, subgroups = list(covariates), list(subgroups)
     needed = {"site": site, "arm": arm, "outcome": outcome}
     needed.update({f"covariate {c!r}": c for c in covariates})
+    needed.update({f"subgroup {c!r}": c for c in subgroups})
     absent = {role: col for role, col in needed.items() if col not in data}
     if absent:
         detail = ", ".join(f"{role}={col!r}" for role, col in absent.items())
@@ -209,7 +239,15 @@ def validate_person(
     )
     if dupes:
         raise DataError(f"Covariate(s) {dupes} are listed twice or are the site/arm/outcome.")
-    df = data[[site, arm, outcome, *covariates]].copy()
+    dupes = sorted(
+        {c for c in subgroups if subgroups.count(c) > 1}
+        | {c for c in subgroups if c in (site, arm, outcome)}
+    )
+    if dupes:
+        raise DataError(f"Subgroup(s) {dupes} are listed twice or are the site/arm/outcome.")
+    # subgroup variables enter as categorical covariates too (their main effects)
+    model_covariates = [*covariates, *(c for c in subgroups if c not in covariates)]
+    df = data[[site, arm, outcome, *model_covariates]].copy()
     dropped: dict[str, int] = {}
     if df[site].isna().any() or df[arm].isna().any():
         raise DataError(f"Columns {site!r} and {arm!r} must not have missing values.")
@@ -245,7 +283,7 @@ def validate_person(
     df, labels, site_str, norm = df[keep], labels[keep], site_str[keep], norm[keep]
 
     # ---- missing values (in the rows that take part in the model)
-    na = df[[outcome, *covariates]].isna()
+    na = df[[outcome, *model_covariates]].isna()
     if na.any().any():
         rows = int(na.any(axis=1).sum())
         per_col = {c: int(n) for c, n in na.sum().items() if n}
@@ -297,8 +335,21 @@ def validate_person(
     if family == "bernoulli" and (y.min() == y.max()):
         raise DataError(f"Column {outcome!r} is {y[0]:g} for everyone; nothing to model.")
 
-    # ---- covariates
-    x_raw, names = encode_covariates(df, covariates)
+    # ---- subgroups and covariates
+    levels = {}
+    for col in subgroups:
+        df[col] = df[col].astype(str)
+        levels[col] = sorted(pd.unique(df[col]), key=level_order)
+        if len(levels[col]) < 2:
+            raise DataError(
+                f"Subgroup column {col!r} has one level ({levels[col][0]!r}) in the data used; "
+                "a subgroup variable needs at least two."
+            )
+    subgroup_index = np.column_stack(
+        [pd.Categorical(df[c], categories=levels[c]).codes for c in subgroups]
+        or [np.zeros((len(df), 0), dtype=int)]
+    ).astype(int)
+    x_raw, names = encode_covariates(df, model_covariates)
     sd = x_raw.std(axis=0) if len(names) else np.zeros(0)
     const = [n for n, v in zip(names, sd, strict=True) if v == 0]
     if const:
@@ -333,7 +384,15 @@ def validate_person(
         covariate_sd=sd,
         comparison={s: wanted[s] for s in sites},
         dropped=dropped,
-        columns={"site": site, "arm": arm, "outcome": outcome, "covariates": covariates},
+        columns={
+            "site": site,
+            "arm": arm,
+            "outcome": outcome,
+            "covariates": covariates,
+            "subgroups": subgroups,
+        },
+        subgroups=levels,
+        subgroup_index=subgroup_index,
     )
 
 

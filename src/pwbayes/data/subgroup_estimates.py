@@ -23,13 +23,10 @@ from scipy import stats
 from ..arms import ArmParser
 from ..errors import DataError, quote_values
 from .disclosure import MIN_CELL, cell_counts, check_min_cell
-from .person import bin_covariates
 from .site_estimates import site_estimates
+from .subgroups import MAX_LEVELS, bin_subgroups, ordered_levels
 
 __all__ = ["MAX_LEVELS", "subgroup_differences", "subgroup_estimates"]
-
-#: A numeric subgroup variable with more distinct values than this is cut into quartiles.
-MAX_LEVELS = 6
 
 
 def subgroup_estimates(
@@ -70,7 +67,7 @@ def subgroup_estimates(
     Returns
     -------
     pandas.DataFrame
-        Columns ``site, arm, subgroup, level, estimate, se, n_arm, n_comparison,
+        Columns ``site, arm, subgroup, subgroup_level, estimate, se, n_arm, n_comparison,
         comparison`` (percentage points for binary outcomes).
     """
     min_cell = check_min_cell(min_cell)
@@ -84,13 +81,12 @@ def subgroup_estimates(
             f"{subgroup!r} is both the subgroup and a covariate; within a level it is "
             "constant, so leave it out of covariates."
         )
-    numeric = pd.api.types.is_numeric_dtype(data[subgroup]) and not pd.api.types.is_bool_dtype(
-        data[subgroup]
-    )
-    if bins is not None and not numeric:
+    if bins is not None and not (
+        pd.api.types.is_numeric_dtype(data[subgroup])
+        and not pd.api.types.is_bool_dtype(data[subgroup])
+    ):
         raise DataError(f"bins={bins!r}: {subgroup!r} is not numeric; its levels are used as is.")
-    if numeric and (bins is not None or data[subgroup].nunique() > MAX_LEVELS):
-        data = bin_covariates(data, {subgroup: 4 if bins is None else bins})
+    data = bin_subgroups(data, [subgroup], None if bins is None else {subgroup: bins})
     values = data[subgroup]
     if values.isna().any():
         n_missing = int(values.isna().sum())
@@ -102,11 +98,11 @@ def subgroup_estimates(
         warnings.warn(
             f"dropped {n_missing} row(s) with a missing {subgroup!r}.", UserWarning, stacklevel=2
         )
-    levels = sorted(values.dropna().unique(), key=_level_order)
+    levels = ordered_levels(values)
     tables, suppressed = [], []
     for level in levels:
         rows, notes = _without_small_cells(
-            data.loc[values == level], site, arm, comparison, min_cell
+            data.loc[values.astype(str) == level], site, arm, comparison, min_cell
         )
         suppressed += [f"{note}, {subgroup}={level}" for note in notes]
         try:
@@ -126,7 +122,7 @@ def subgroup_estimates(
         if table.empty:
             continue
         table.insert(2, "subgroup", subgroup)
-        table.insert(3, "level", str(level))
+        table.insert(3, "subgroup_level", str(level))
         tables.append(table)
     if not tables:
         raise DataError(
@@ -143,17 +139,6 @@ def subgroup_estimates(
     if data.attrs.get("note"):
         out.attrs["note"] = data.attrs["note"]
     return out
-
-
-def _level_order(level):
-    """Sort binned labels such as ``"[2, 10)"`` by their lower edge, other levels as text."""
-    text = str(level)
-    if text.startswith("[") and "," in text:
-        try:
-            return (0, float(text[1:].split(",")[0]), "")
-        except ValueError:
-            pass
-    return (1, 0.0, text)
 
 
 def _without_small_cells(rows: pd.DataFrame, site, arm, comparison, min_cell):
@@ -192,7 +177,7 @@ def subgroup_differences(
     estimates : pandas.DataFrame
         From :func:`subgroup_estimates`.
     reference : str, optional
-        Reference level (as in the ``level`` column); default the first level (the lowest
+        Reference level (as in the ``subgroup_level`` column); default the first level (the lowest
         bin of a numeric subgroup).
     alpha : float
         Significance level of ``significant`` (two-sided); 10% as in the reports.
@@ -200,20 +185,22 @@ def subgroup_differences(
     Returns
     -------
     pandas.DataFrame
-        ``site, arm, subgroup, level, reference, difference, se, p_value, significant``.
+        ``site, arm, subgroup, subgroup_level, reference, difference, se, p_value, significant``.
     """
-    levels = list(dict.fromkeys(estimates["level"]))  # the estimates' order of levels
+    levels = list(dict.fromkeys(estimates["subgroup_level"]))  # the estimates' order of levels
     reference = levels[0] if reference is None else str(reference)
     if reference not in levels:
         raise DataError(f"reference={reference!r} is not a level; levels: {levels}.")
     key = ["site", "arm", "subgroup"]
-    ref = estimates.loc[estimates["level"] == reference, [*key, "estimate", "se"]]
-    other = estimates.loc[estimates["level"] != reference, [*key, "level", "estimate", "se"]]
+    ref = estimates.loc[estimates["subgroup_level"] == reference, [*key, "estimate", "se"]]
+    other = estimates.loc[
+        estimates["subgroup_level"] != reference, [*key, "subgroup_level", "estimate", "se"]
+    ]
     both = other.merge(ref, on=key, suffixes=("", "_ref"))
     diff = both["estimate"] - both["estimate_ref"]
     se = np.hypot(both["se"], both["se_ref"])
     p = 2 * stats.norm.sf(np.abs(diff / se))
-    out = both[[*key, "level"]].assign(
+    out = both[[*key, "subgroup_level"]].assign(
         reference=reference, difference=diff, se=se, p_value=p, significant=p < alpha
     )
     return out.reset_index(drop=True)

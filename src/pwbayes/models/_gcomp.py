@@ -16,7 +16,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["shift_effects"]
+__all__ = ["group_shift_effects", "shift_effects"]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -87,4 +87,60 @@ def shift_effects(
         f(alpha_new, dtype=np.float64),
         f(shifts_site, dtype=np.float64),
         f(shifts_new, dtype=np.float64),
+    )
+
+
+@numba.njit(parallel=True, cache=True)
+def _group_kernel(site_c, group_c, x_c, w_c, alpha, gamma, shifts):  # pragma: no cover
+    n_draws, n_sites, n_groups, n_shifts = shifts.shape
+    n_cells, n_cov = x_c.shape
+    acc = np.zeros((n_draws, n_sites, n_groups, n_shifts))
+    for d in numba.prange(n_draws):
+        for i in range(n_cells):
+            lin = 0.0
+            for k in range(n_cov):
+                lin += gamma[d, k] * x_c[i, k]
+            m, g, w = site_c[i], group_c[i], w_c[i]
+            b = alpha[d, m] + lin
+            p0 = 1.0 / (1.0 + math.exp(-b))
+            for j in range(n_shifts):
+                acc[d, m, g, j] += w * (1.0 / (1.0 + math.exp(-(b + shifts[d, m, g, j]))) - p0)
+    return acc
+
+
+def group_shift_effects(
+    site_c: np.ndarray,
+    group_c: np.ndarray,
+    x_c: np.ndarray,
+    w_c: np.ndarray,
+    alpha: np.ndarray,
+    gamma: np.ndarray,
+    shifts: np.ndarray,
+) -> np.ndarray:
+    """As :func:`shift_effects`, with shifts that depend on each cell's subgroup combination.
+
+    Parameters
+    ----------
+    site_c, group_c, x_c, w_c : numpy.ndarray
+        Site, combination of subgroup levels (0..G-1), standardised covariates and number
+        of participants of each cell.
+    alpha, gamma : numpy.ndarray
+        ``(draws, sites)`` and ``(draws, covariates)``.
+    shifts : numpy.ndarray
+        ``(draws, sites, G, J)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(draws, sites, G, J)`` weighted sums of ``expit(b + s) - expit(b)``.
+    """
+    f = np.ascontiguousarray
+    return _group_kernel(
+        f(site_c, dtype=np.int64),
+        f(group_c, dtype=np.int64),
+        f(x_c, dtype=np.float64).reshape(len(site_c), -1),
+        f(w_c, dtype=np.float64),
+        f(alpha, dtype=np.float64),
+        f(gamma, dtype=np.float64).reshape(len(alpha), -1),
+        f(shifts, dtype=np.float64),
     )

@@ -28,11 +28,14 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
+import pytensor.tensor as pt
 from scipy.special import logit
 
 from ..arms import ArmParser, default_parser
+from ..data.disclosure import MIN_CELL, check_min_cell
 from ..data.person import PersonData, validate_person
 from ..data.site_estimates import estimates_from
+from ..data.subgroups import bin_subgroups
 from ..data.validate import validate_summary
 from ..errors import DataError, PriorError
 from ..priors import Prior, default_priors, resolve_priors, round_sig2
@@ -41,6 +44,8 @@ from . import _normal_approx as approx
 from ._common import check, prior_rv, sample, scalar_rv
 from ._gcomp import shift_effects
 from ._logit_kernel import logit_loglik
+from ._subgroups import SubgroupLayout, subgroup_quantities, subgroup_terms
+from ._suppress import apply_suppression, suppression
 from ._whitening import site_blocks, site_effects
 from .summary import fixed_effect_reference
 
@@ -104,6 +109,23 @@ class PersonModel:
         cell has at least 100 events and 100 non-events (100 people for a score), and
         the exact likelihood otherwise. The choice is shown by ``repr`` and recorded in
         the result.
+    subgroups : sequence of str
+        Subgroup variables ("what works for whom"): each component's effect gains a term
+        per level of each variable, shrunk towards zero by a between-level SD ``tau_sub``
+        estimated from the data (:mod:`pwbayes.models._subgroups`); each variable also
+        enters as a categorical covariate. Categorical or boolean columns are used as
+        they are; a numeric one with more than 6 distinct values is cut into quartiles
+        (or as ``subgroup_bins`` says). Needs the exact likelihood.
+    subgroup_bins : mapping, optional
+        Per numeric subgroup variable, a number of quantile bins or the bin edges, e.g.
+        ``{"age": [18, 27, 50, 67]}``.
+    subgroups_by_site : bool
+        Let the subgroup differences also vary between sites (SD ``tau_sub_site``);
+        default ``False``: the same differences in every site.
+    min_cell : int
+        Statistical disclosure control: every reported figure that rests on a site x arm
+        (x subgroup level) cell of fewer persons is suppressed in tables, plots and saved
+        results, with a note (default 10, CBS's rule; below 10 warns, 0 is refused).
     note : str, optional
         Caption for plots and reports; defaults to ``data.attrs["note"]``.
     parser : ArmParser, optional
@@ -124,6 +146,10 @@ class PersonModel:
         collapse: str | bool = "auto",
         parameterization: str = "whitened",
         likelihood: str = "auto",
+        subgroups: Sequence[str] = (),
+        subgroup_bins: Mapping[str, int | Sequence[float]] | None = None,
+        subgroups_by_site: bool = False,
+        min_cell: int = MIN_CELL,
         note: str | None = None,
         parser: ArmParser | None = None,
     ):
@@ -133,8 +159,20 @@ class PersonModel:
             raise DataError("collapse=True needs family='bernoulli'; scores are modelled per row.")
         self.parser = parser or default_parser()
         self.family = family
+        self.min_cell = check_min_cell(min_cell)
+        if isinstance(subgroups, str):
+            subgroups = [subgroups]
+        if not isinstance(subgroups_by_site, bool):
+            raise DataError(f"subgroups_by_site={subgroups_by_site!r} must be True or False.")
+        if subgroups_by_site and not subgroups:
+            raise DataError("subgroups_by_site=True needs subgroups=[...].")
+        self.subgroups_by_site = subgroups_by_site
+        self._subgroup_bins = {
+            k: v if isinstance(v, int) else [float(e) for e in v]
+            for k, v in (subgroup_bins or {}).items()
+        }
         self.data: PersonData = validate_person(
-            data,
+            bin_subgroups(data, list(subgroups), subgroup_bins) if subgroups else data,
             site=site,
             arm=arm,
             outcome=outcome,
@@ -143,7 +181,9 @@ class PersonModel:
             comparison=comparison,
             missing=missing,
             parser=self.parser,
+            subgroups=subgroups,
         )
+        self._layout = SubgroupLayout(self.data.subgroups) if subgroups else None
         self.note = note if note is not None else data.attrs.get("note")
         self.site_table = estimates_from(self.data, family=family, note=self.note)
         if parameterization not in PARAMETERIZATIONS:
@@ -157,6 +197,8 @@ class PersonModel:
         used = ["alpha_mu", "alpha_sd", "mu", "tau"]
         if self.data.covariates:
             used.append("gamma")
+        if self._layout is not None:
+            used += ["tau_sub", "tau_sub_site"] if subgroups_by_site else ["tau_sub"]
         if family == "normal" and self.likelihood == "exact":
             used.append("sigma")
         self._priors = resolve_priors(priors, self._defaults, used, self.data.components)
@@ -169,6 +211,7 @@ class PersonModel:
         self._approx = self._normal_approx() if self.likelihood == "normal_approx" else None
         self._model: pm.Model | None = None
         self._compiled: dict[str, object] = {}
+        self._suppression = suppression(self.data, self._layout, self.min_cell)
 
     # ------------------------------------------------------------------ set-up
     def _default_priors(self) -> dict[str, Prior]:
@@ -181,6 +224,8 @@ class PersonModel:
                 "gamma": Prior("Normal", mu=0.0, sigma=1.0),
                 "mu": Prior("Normal", mu=0.0, sigma=1.0),
                 "tau": Prior("HalfNormal", sigma=0.5),
+                "tau_sub": Prior("HalfNormal", sigma=0.5),
+                "tau_sub_site": Prior("HalfNormal", sigma=0.25),
             }
         s = round_sig2(float(y.std()))
         return {
@@ -189,6 +234,8 @@ class PersonModel:
             "gamma": Prior("Normal", mu=0.0, sigma=s),
             "mu": Prior("Normal", mu=0.0, sigma=s),
             "tau": Prior("HalfNormal", sigma=round_sig2(0.5 * s)),
+            "tau_sub": Prior("HalfNormal", sigma=round_sig2(0.5 * s)),
+            "tau_sub_site": Prior("HalfNormal", sigma=round_sig2(0.25 * s)),
             "sigma": Prior("HalfNormal", sigma=s),
         }
 
@@ -197,6 +244,13 @@ class PersonModel:
             raise DataError(f"likelihood={likelihood!r} is not allowed; use one of {LIKELIHOODS}.")
         if likelihood == "exact":
             return likelihood
+        if self.data.subgroups:
+            if likelihood == "normal_approx":
+                raise DataError(
+                    "likelihood='normal_approx' has no subgroup terms; use likelihood='exact' "
+                    "(or 'auto') with subgroups."
+                )
+            return "exact"
         ok, smallest = approx.check_cells(self.data, self.family, approx.AUTO_MIN_CELL)
         if likelihood == "auto":
             big = len(self.data.y) >= approx.AUTO_MIN_ROWS
@@ -275,7 +329,7 @@ class PersonModel:
 
     def _collapse(self, collapse) -> dict:
         d = self.data
-        keys = np.column_stack([d.site_index, d.arm_index, d.x])
+        keys = np.column_stack([d.site_index, d.arm_index, self._group_index(), d.x])
         if self.family != "bernoulli" or (collapse is False and self.likelihood == "exact"):
             return {"collapsed": False, "rows": len(d.y)}
         uniq, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
@@ -288,10 +342,17 @@ class PersonModel:
             "rows": len(uniq),
             "site_index": uniq[:, 0].astype(int),
             "arm_index": uniq[:, 1].astype(int),
-            "x": uniq[:, 2:],
+            "group_index": uniq[:, 2].astype(int),
+            "x": uniq[:, 3:],
             "n": counts.astype(float),
             "k": np.bincount(inverse, weights=d.y, minlength=len(uniq)),
         }
+
+    def _group_index(self) -> np.ndarray:
+        """Return the combination of subgroup levels of every row (0 without subgroups)."""
+        if self._layout is None:
+            return np.zeros(len(self.data.y), dtype=int)
+        return self._layout.group_of(self.data.subgroup_index)
 
     # ------------------------------------------------------------------ inspection
     @property
@@ -313,6 +374,9 @@ class PersonModel:
         }
         if self._whitening is not None:
             out["site_parameter"] = ["intercept", *self.data.components]
+        if self._layout is not None:
+            out["subgroup"] = self._layout.labels
+            out.update({f"{v}_level": lev for v, lev in self._layout.levels.items()})
         if self._approx is not None:
             out["psi"] = out["psi_"] = self._approx["layout"].names
         elif self.family == "normal":  # the bernoulli likelihood is one Op, no obs dims
@@ -362,10 +426,18 @@ class PersonModel:
 
     # ------------------------------------------------------------------ building
     def _observations(self):
+        """Site, arm, combination of subgroup levels and covariates of each likelihood row."""
         p = self._patterns
         if p["collapsed"]:
-            return p["site_index"], p["arm_index"], p["x"]
-        return self.data.site_index, self.data.arm_index, self.data.x
+            return p["site_index"], p["arm_index"], p["group_index"], p["x"]
+        return self.data.site_index, self.data.arm_index, self._group_index(), self.data.x
+
+    def _cell_index(self) -> np.ndarray:
+        """Likelihood cell (site x (comparison, arm) x subgroup combination) of each row."""
+        site_idx, arm_idx, group_idx, _ = self._observations()
+        n_cells = len(self.data.arms) + 1  # column 0: the comparison group
+        n_groups = self._layout.n_groups if self._layout is not None else 1
+        return (site_idx * n_cells + (arm_idx + 1)) * n_groups + group_idx
 
     def _loglik_data(self) -> np.ndarray:
         """``[k, n, x]`` per likelihood row (bernoulli): events, trials, covariates."""
@@ -376,9 +448,7 @@ class PersonModel:
 
     def _build(self) -> pm.Model:
         d = self.data
-        site_idx, arm_idx, x = self._observations()
-        n_cells = len(d.arms) + 1  # column 0: the comparison group
-        cell_idx = site_idx * n_cells + (arm_idx + 1)
+        x = self._observations()[3]
         design = np.vstack([np.zeros((1, len(d.components))), d.design])
         comps = d.components
         with pm.Model(coords=self.coords) as model:
@@ -401,6 +471,8 @@ class PersonModel:
                     a["gamma_sd"],
                 )
                 return model
+            # a data container, so that data sets of the same shape share the compiled model
+            cell_idx = pm.Data("cell_idx", self._cell_index())
             tau = prior_rv("tau", self._priors, "tau", comps, "component")
             if self._whitening is not None:
                 layout = approx.layout_of(d)
@@ -421,8 +493,20 @@ class PersonModel:
                 alpha = pm.Normal("alpha", alpha_mu, alpha_sd, dims="site")
                 z = pm.Normal("z", 0.0, 1.0, dims=("site", "component"))
                 beta = pm.Deterministic("beta", mu + tau * z, dims=("site", "component"))
-            # linear predictor of every site x (comparison, arm) cell
-            cells = (alpha[:, None] + pm.math.dot(beta, design.T)).flatten()
+            # linear predictor of every site x (comparison, arm) x subgroup-combination cell
+            cells = alpha[:, None] + pm.math.dot(beta, design.T)
+            if self._layout is None:
+                cells = cells.flatten()
+            else:
+                per_group, per_site = subgroup_terms(
+                    self._layout, self._priors, comps, self.subgroups_by_site
+                )
+                terms = pm.math.dot(design, per_group)[None]  # (1, arm, combination)
+                if per_site is not None:
+                    terms = terms + pt.tensordot(per_site, design, axes=[[1], [1]]).dimshuffle(
+                        0, 2, 1
+                    )
+                cells = (cells[:, :, None] + terms).flatten()
             if self.family == "bernoulli":
                 # the binomial kernel without log C(n, k), which does not depend on the
                 # parameters: summed over cells it equals the row-level Bernoulli one
@@ -499,6 +583,15 @@ class PersonModel:
             "covariates": d.covariates,
             "covariate_mean": d.covariate_mean.tolist(),
             "covariate_sd": d.covariate_sd.tolist(),
+            "subgroups": None
+            if self._layout is None
+            else {
+                "levels": self._layout.levels,
+                "labels": self._layout.labels,
+                "by_site": self.subgroups_by_site,
+                "bins": self._subgroup_bins,
+            },
+            "disclosure": self._suppression.config(),
             "rows": rows,
             "excluded": {k: [] for k in rows},
             "suspect_rows": [],
@@ -509,7 +602,6 @@ class PersonModel:
 
     def _structure_key(self) -> str:
         d = self.data
-        site_idx, arm_idx, _ = self._observations()
         parts = (
             self.family,
             self._patterns["collapsed"],
@@ -519,8 +611,7 @@ class PersonModel:
             bool(self.data.covariates),
             sorted((k, tuple(v)) for k, v in self.coords.items() if k != "obs"),
             sorted(self._priors.table().items()),
-            site_idx.tobytes(),
-            arm_idx.tobytes(),
+            self.subgroups_by_site,
             d.design.tobytes(),
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()
@@ -534,6 +625,7 @@ class PersonModel:
                 "mu_scaling": np.stack(a["mu_scaling"]),
             }
         values = dict(self._whitening or {})
+        values["cell_idx"] = self._cell_index()
         if self.family == "bernoulli":
             values["loglik_data"] = self._loglik_data()
         else:
@@ -592,9 +684,53 @@ class PersonModel:
         check(
             idata,
             config,
-            ("alpha_mu", "alpha_sd", "alpha", "mu", "tau", "z", "beta", "gamma", "sigma"),
+            (
+                *("alpha_mu", "alpha_sd", "alpha", "mu", "tau", "z", "beta", "gamma", "sigma"),
+                *("tau_sub", "delta", "tau_sub_site", "delta_site"),
+            ),
         )
+        if self._layout is not None:
+            self._add_subgroup_effects(idata)
+        apply_suppression(idata, config, self._suppression)
         return PersonResult(idata, config)
+
+    def _add_subgroup_effects(self, idata) -> None:
+        """Add the effects per subgroup level (model scale and, if binary, pp)."""
+        import xarray as xr
+
+        post = idata.posterior
+        chains, draws = post.sizes["chain"], post.sizes["draw"]
+        names = ["alpha", "beta", "mu", "gamma", "delta", "delta_site"]
+        flat = {
+            k: post[k].values.reshape(chains * draws, *post[k].shape[2:])
+            for k in names
+            if k in post
+        }
+        flat.setdefault("gamma", np.zeros((chains * draws, 0)))
+        d = self.data
+        out = subgroup_quantities(flat, d, self._layout, binary=self.family == "bernoulli")
+        coords = {
+            "site": d.sites,
+            "component": d.components,
+            "arm": d.arms,
+            "subgroup": self._layout.labels,
+        }
+        dims = {
+            "beta_sub": ("site", "component", "subgroup"),
+            "theta_sub": ("site", "arm", "subgroup"),
+            "mu_sub": ("component", "subgroup"),
+            "mu_arm_sub": ("arm", "subgroup"),
+        }
+        for name, values in out.items():
+            dd = dims[name.removesuffix("_pp")]
+            post[name] = xr.DataArray(
+                values.reshape(chains, draws, *values.shape[1:]),
+                dims=("chain", "draw", *dd),
+                coords={k: coords[k] for k in dd},
+            )
+        # the sampler's raw zero-sum draws say nothing the deltas do not
+        for name in [v for v in post.data_vars if str(v).startswith("z_sub")]:
+            del post[name]
 
     def _add_conditional_draws(self, idata, random_seed) -> None:
         """``likelihood="normal_approx"``: draw alpha, beta, gamma given each draw of h."""
