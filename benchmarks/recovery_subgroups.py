@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 
 import pwbayes as pw
-from pwbayes.data.population import UTRECHT_HETEROGENEITY
 
 EFFECTS = {"zelf_in_actie": 0.0, "extra_hulp": 0.1, "werken_loont": 0.1}
 SUBGROUPS = ["basic_qualification", "distance_to_labour_market"]
@@ -38,27 +37,6 @@ BUILT_IN = [
     ("extra_hulp", "distance_to_labour_market", "medium", "large", -1),
     ("extra_hulp", "distance_to_labour_market", "small", "large", -1),
 ]
-
-
-def true_level_effects(levels: dict[str, list[str]]) -> dict[tuple[str, str, str], float]:
-    """Pooled log-odds effect per component and level, in the model's zero-sum convention.
-
-    ``mu_c + delta_{c,v,l}`` with zero-sum terms is the component's effect averaged
-    (unweighted) over the levels of every other variable; the truth is additive, so it is
-    the base effect plus the level's extra plus the mean extra of each other variable.
-    """
-    out = {}
-    for comp, base in EFFECTS.items():
-        extra = UTRECHT_HETEROGENEITY.get(comp, {})
-
-        def mean_extra(var, _extra=extra):
-            return np.mean([_extra.get(var, {}).get(lev, 0.0) for lev in levels[var]])
-
-        for var, var_levels in levels.items():
-            others = sum(mean_extra(v) for v in levels if v != var)
-            for lev in var_levels:
-                out[(comp, var, lev)] = base + extra.get(var, {}).get(lev, 0.0) + others
-    return out
 
 
 def fit_one(seed: int, draws: int) -> dict:
@@ -85,13 +63,11 @@ def fit_one(seed: int, draws: int) -> dict:
         p = float(pooled.loc[(comp, var, lev), "p_positive"])
         signs.append({"contrast": f"{comp}: {var} {lev} - {_ref}", "p_positive": p,
                       "true_sign_p_gt_0_9": bool(p > 0.9 if sign > 0 else p < 0.1)})  # fmt: skip
-    truth = true_level_effects(model.data.subgroups)
+    truth = pop.pooled_subgroup_truth(model.data.subgroups)
     eff = result.effects(level="subgroup", scale="model")
     eff = eff[eff.site.isna() & eff.component.isin(["zelf_in_actie", "extra_hulp"])]
-    covered = [
-        bool(r.hdi_low <= truth[(r.component, r.subgroup, r.subgroup_level)] <= r.hdi_high)
-        for r in eff.itertuples()
-    ]
+    both = eff.merge(truth, on=["component", "subgroup", "subgroup_level"])
+    covered = ((both.hdi_low <= both.effect) & (both.effect <= both.hdi_high)).tolist()
     d = result.diagnostics
     return {
         "seed": seed,

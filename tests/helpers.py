@@ -56,3 +56,42 @@ def fake_result(model, seed=0, chains=2, draws=500, mu_loc=None, tau_scale=1.0):
     report["problems"] = []
     config["diagnostics"] = report
     return SummaryResult(idata, config)
+
+
+def fake_person_result(model, seed=0, chains=2, draws=1000, delta_loc=None):
+    """A PersonResult from fake draws, post-processed exactly as ``PersonModel.fit`` does.
+
+    ``alpha ~ N(-1, 0.1)``, ``mu_c ~ N(0.2, 0.05)``, ``beta = mu + N(0, 0.05)``, ``gamma ~
+    N(0, 0.05)`` and, with subgroups, ``delta ~ N(delta_loc, 0.05)`` (``(component,
+    subgroup)`` means; default zero).
+    """
+    rng = np.random.default_rng(seed)
+    c = model.coords
+    n_site, n_comp, n_cov = len(c["site"]), len(c["component"]), len(c["covariate"])
+    shape = (chains, draws)
+    post = {
+        "alpha_mu": rng.normal(-1, 0.1, shape),
+        "alpha_sd": np.abs(rng.normal(0.3, 0.05, shape)),
+        "alpha": rng.normal(-1, 0.1, (*shape, n_site)),
+        "mu": rng.normal(0.2, 0.05, (*shape, n_comp)),
+        "tau": np.abs(rng.normal(0.1, 0.02, (*shape, n_comp))),
+    }
+    if n_cov:
+        post["gamma"] = rng.normal(0, 0.05, (*shape, n_cov))
+    post["beta"] = post["mu"][:, :, None] + rng.normal(0, 0.05, (*shape, n_site, n_comp))
+    dims = {"alpha": ["site"], "mu": ["component"], "tau": ["component"],
+            "gamma": ["covariate"], "beta": ["site", "component"]}  # fmt: skip
+    if "subgroup" in c:
+        loc = np.zeros((n_comp, len(c["subgroup"]))) if delta_loc is None else delta_loc
+        post["delta"] = loc + rng.normal(0, 0.05, (*shape, *loc.shape))
+        dims["delta"] = ["component", "subgroup"]
+    idata = az.from_dict(
+        posterior=post,
+        sample_stats={"diverging": np.zeros(shape, dtype=bool)},
+        coords={k: c[k] for k in ("site", "component", "covariate", "subgroup") if k in c},
+        dims=dims,
+    )
+    config = model.config()
+    config["sampling"] = {"sampler": "fake", "draws": draws, "tune": 0, "chains": chains,
+                          "random_seed": seed, "target_accept": 0.8}  # fmt: skip
+    return model._finish(idata, config, seed)

@@ -211,6 +211,8 @@ class SummaryResult:
                 "hdi_high": high[j],
                 "p_positive": (col > 0).mean(),
             }
+            if "row" in labels:  # a summary row: "site: arm"
+                rec["site"], rec["arm"] = self._row_cells()[labels["row"]]
             if "subgroup" in labels:
                 rec["subgroup"], rec["subgroup_level"] = str(labels["subgroup"]).split(": ", 1)
             if threshold is not None:
@@ -218,6 +220,11 @@ class SummaryResult:
                 rec["p_gt_threshold"] = (col > threshold).mean()
             out.append(rec)
         return out
+
+    def _row_cells(self) -> dict[str, tuple[str, str]]:
+        """``{"site: arm": (site, arm)}`` for the labels of the ``row`` coordinate."""
+        rows = self.config["rows"]
+        return {f"{s}: {a}": (s, a) for s, a in zip(rows["site"], rows["arm"], strict=True)}
 
     # ------------------------------------------------------------------ tables
     def effects(
@@ -288,9 +295,6 @@ class SummaryResult:
                 mask=mask,
                 var=self._variable(estimand, scale),
             )
-            if estimand == "theta":
-                for rec, s, a in zip(found, cfg["rows"]["site"], cfg["rows"]["arm"], strict=True):
-                    rec.update(site=s, arm=a)
             rows += found
         df = pd.DataFrame.from_records(rows)
         return self._annotate(df, hdi_prob, scale)
@@ -533,6 +537,12 @@ class PersonResult(SummaryResult):
                                 }
                             )
         return self._annotate(pd.DataFrame.from_records(records), hdi_prob, scale)
+
+    def plot_subgroups(self, raw: pd.DataFrame | None = None, **kwargs):
+        """Subgroup forest plot; see :func:`pwbayes.plots.subgroups.plot_subgroups`."""
+        from .plots.subgroups import plot_subgroups
+
+        return plot_subgroups(self, raw, **kwargs)
 
     def covariate_effects(self, hdi_prob: float = HDI_PROB) -> pd.DataFrame:
         """Covariate coefficients on the original scale of each covariate.

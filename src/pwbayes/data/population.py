@@ -23,7 +23,7 @@ This module needs only numpy and pandas.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -128,6 +128,43 @@ class SimulatedPopulation:
     def __iter__(self):
         """Allow ``data, truth = simulate_participants(...)``."""
         return iter((self.data, self.effects))
+
+    def pooled_subgroup_truth(self, levels: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+        """Return the true pooled log-odds effect of each component in each subgroup level.
+
+        In the convention of :class:`~pwbayes.PersonModel`'s subgroup terms, which sum to
+        zero over each variable's levels: the component's mean effect plus the level's
+        extra plus, for every other variable, the mean extra over its levels (the effect
+        averaged, unweighted, over the other variables' levels). Needs additive
+        ``effects`` and ``heterogeneity``.
+
+        Parameters
+        ----------
+        levels : mapping
+            Levels of each subgroup variable, e.g. ``model.data.subgroups``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``component, subgroup, subgroup_level, effect``; what ``fit.effects(
+            level="subgroup", scale="model")`` estimates in its pooled rows.
+        """
+        effects, extra = self.settings["effects"], self.settings.get("heterogeneity")
+        if isinstance(effects, str) or not extra:
+            raise DataError("pooled_subgroup_truth needs additive effects and heterogeneity.")
+
+        def mean_extra(comp, var):
+            return float(np.mean([extra.get(comp, {}).get(var, {}).get(str(lev), 0.0)
+                                  for lev in levels[var]]))  # fmt: skip
+
+        rows = []
+        for comp, base in effects.items():
+            for var, var_levels in levels.items():
+                others = sum(mean_extra(comp, v) for v in levels if v != var)
+                for lev in var_levels:
+                    own = extra.get(comp, {}).get(var, {}).get(str(lev), 0.0)
+                    rows.append((comp, var, str(lev), base + own + others))
+        return pd.DataFrame(rows, columns=["component", "subgroup", "subgroup_level", "effect"])
 
 
 def _expit(x):

@@ -674,13 +674,20 @@ class PersonModel:
         )
         # keep no person-level data (PyMC's sampler adds observed and constant data)
         idata = az.InferenceData(posterior=idata.posterior, sample_stats=idata.sample_stats)
+        result = self._finish(idata, config, random_seed)
+        config["timings"]["effects_s"] = round(
+            time.perf_counter() - start - sum(config["timings"].values()), 2
+        )
+        return result
+
+    def _finish(self, idata, config: dict, random_seed) -> PersonResult:
+        """Add derived quantities, check convergence and apply disclosure control."""
         if self._approx is not None:
             self._add_conditional_draws(idata, random_seed)
         idata = add_derived_quantities(idata, config, random_seed)
         self._add_outcome_scale(idata, config, random_seed)
-        config["timings"]["effects_s"] = round(
-            time.perf_counter() - start - sum(config["timings"].values()), 2
-        )
+        if self._layout is not None:
+            self._add_subgroup_effects(idata)
         check(
             idata,
             config,
@@ -689,8 +696,6 @@ class PersonModel:
                 *("tau_sub", "delta", "tau_sub_site", "delta_site"),
             ),
         )
-        if self._layout is not None:
-            self._add_subgroup_effects(idata)
         apply_suppression(idata, config, self._suppression)
         return PersonResult(idata, config)
 

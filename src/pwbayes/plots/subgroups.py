@@ -1,0 +1,164 @@
+"""Subgroup forest plot: each arm's effect per subgroup level, unpooled versus shrunk."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import DataError
+from ..results import HDI_PROB, PersonResult
+from ._common import draw_interval
+
+__all__ = ["plot_subgroups"]
+
+_RAW = {"color": "0.45", "marker": "s"}
+_SHRUNK = {"color": "tab:blue", "marker": "o"}
+_OVERALL = {"color": "black", "marker": "D"}
+
+
+def plot_subgroups(
+    result: PersonResult,
+    raw: pd.DataFrame | None = None,
+    *,
+    arms: Sequence[str] | None = None,
+    site: str | None = None,
+    hdi_prob: float = HDI_PROB,
+    title: str | None = None,
+    ncols: int = 3,
+):
+    """Forest plot of the effect of each arm in each subgroup level.
+
+    One panel per arm. From the top: the arm's overall effect (black), then for each
+    subgroup variable its levels, each with the model's shrunk posterior (blue, mean and
+    ``hdi_prob`` HDI) and, if ``raw`` is given, the unpooled estimate of that level alone
+    (grey, normal interval). Pooled over sites by default, or for one ``site``. Rows that
+    disclosure control suppressed are not drawn; the caption says how many.
+
+    Parameters
+    ----------
+    result : PersonResult
+        A fit of ``PersonModel(..., subgroups=[...])``.
+    raw : pandas.DataFrame, optional
+        Unpooled estimates from :func:`pwbayes.subgroup_estimates` (one or several
+        subgroup variables concatenated). Pooled over sites they are combined by inverse
+        variance weights (a fixed-effect average of each level's own estimates).
+    arms : sequence of str, optional
+        Arms to show; default the arms of one component each (``Extra Hulp``...), or all
+        arms when there are none.
+    site : str, optional
+        One site's effects instead of the pooled ones.
+    hdi_prob : float
+        Interval mass (default 0.9).
+    title : str, optional
+    ncols : int
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    cfg = result.config
+    if not cfg.get("subgroups"):
+        raise DataError("plot_subgroups needs a fit of PersonModel(..., subgroups=[...]).")
+    if site is not None and site not in cfg["sites"]:
+        raise DataError(f"site={site!r} is not in the result; sites: {cfg['sites']}.")
+    if arms is None:
+        arms = [a for a in cfg["arms"] if len(cfg["arm_components"][a]) == 1] or cfg["arms"]
+    arms = list(arms)
+    unknown = [a for a in arms if a not in cfg["arms"]]
+    if unknown:
+        raise DataError(f"Unknown arm(s) {unknown}; the result has arms {cfg['arms']}.")
+    eff = result.effects(hdi_prob=hdi_prob)
+    here = eff["site"].isna() if site is None else eff["site"] == site
+    overall = eff[here & eff["arm"].notna() & (eff["level"] != "new_site")]
+    overall = overall[overall["estimand"].isin(["mu_arm", "theta"])]
+    sub = eff[here & (eff["level"] == "subgroup") & eff["arm"].notna()]
+    levels = cfg["subgroups"]["levels"]
+    z = stats.norm.ppf(0.5 + hdi_prob / 2)
+    raw_pooled = _pool_raw(raw, site) if raw is not None else None
+
+    n_rows = 1 + sum(len(v) + 1 for v in levels.values())
+    ncols = max(1, min(ncols, len(arms)))
+    nrows = math.ceil(len(arms) / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(4.8 * ncols, 0.36 * n_rows * nrows + 2.0), squeeze=False
+    )
+    for ax, arm in zip(axes.flat, arms, strict=False):
+        labels, y = [], 0.0
+        draw_interval(ax, overall[overall["arm"] == arm], y, "overall (all participants)",
+                      _OVERALL)  # fmt: skip
+        labels.append("overall")
+        for var, var_levels in levels.items():
+            y -= 1
+            labels.append(f"{var}:")
+            for lev in var_levels:
+                y -= 1
+                labels.append(f"  {lev}")
+                rows = sub[(sub["arm"] == arm) & (sub["subgroup"] == var)]
+                rows = rows[rows["subgroup_level"] == lev]
+                draw_interval(ax, rows, y - 0.15, "shrunk (pwbayes subgroup model)", _SHRUNK)
+                if raw_pooled is not None:
+                    key = (arm, var, lev)
+                    if key in raw_pooled.index:
+                        est, se = raw_pooled.loc[key, ["estimate", "se"]]
+                        ax.errorbar(est, y + 0.15, xerr=z * se, ls="none", ms=5,
+                                    label="unpooled (this level alone)", **_RAW)  # fmt: skip
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(-np.arange(len(labels)))
+        ax.set_yticklabels(labels, fontsize=8)
+        ax.set_ylim(y - 0.6, 0.6)
+        ax.set_title("\n".join(textwrap.wrap(arm, 34)), fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in list(axes.flat)[len(arms) :]:
+        ax.axis("off")
+    seen = {}
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=3, frameon=False,
+               fontsize=9, bbox_to_anchor=(0.5, 0.0))  # fmt: skip
+    where = "pooled over sites" if site is None else site
+    fig.suptitle(
+        title
+        or f"What works for whom: effect per subgroup level ({where}), {hdi_prob:.0%} intervals",
+        fontsize=11,
+        y=0.995,
+    )
+    unit = "percentage points" if cfg["family"] == "bernoulli" else "points"
+    fig.supxlabel(f"effect ({unit})", fontsize=9, y=0.06)
+    caption = [result.note] if result.note else []
+    suppressed = cfg.get("disclosure", {}).get("suppressed", [])
+    if suppressed:
+        caption.append(
+            f"{len(suppressed)} cell(s) with fewer than {cfg['disclosure']['min_cell']} persons "
+            "suppressed (see the result's notes)"
+        )
+    if caption:
+        fig.text(0.5, 0.955, "; ".join(caption), ha="center", va="top", fontsize=8.5,
+                 color="firebrick", wrap=True)  # fmt: skip
+    fig.tight_layout(rect=(0, 0.09, 1, 0.93))
+    return fig
+
+
+def _pool_raw(raw: pd.DataFrame, site: str | None) -> pd.DataFrame:
+    """Per arm, variable and level: one site's estimate, or the inverse-variance average."""
+    needed = ["site", "arm", "subgroup", "subgroup_level", "estimate", "se"]
+    missing = [c for c in needed if c not in raw.columns]
+    if missing:
+        raise DataError(
+            f"raw needs columns {needed} (from pw.subgroup_estimates); missing {missing}."
+        )
+    rows = raw if site is None else raw[raw["site"] == site]
+    rows = rows[np.isfinite(rows["se"]) & (rows["se"] > 0)]
+    w = 1.0 / rows["se"] ** 2
+    grouped = rows.assign(w=w, wx=w * rows["estimate"]).groupby(
+        ["arm", "subgroup", "subgroup_level"]
+    )
+    sums = grouped[["w", "wx"]].sum()
+    return pd.DataFrame({"estimate": sums["wx"] / sums["w"], "se": 1.0 / np.sqrt(sums["w"])})
