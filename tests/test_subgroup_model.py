@@ -297,3 +297,71 @@ def test_small_overall_cell_hides_its_site_arm_rows(people):
          if (s, a) == ("Utrecht", "Extra Hulp")]  # fmt: skip
     assert rows["estimate"][k[0]] is None and rows["se"][k[0]] is None
     assert "site=Utrecht, arm=Extra Hulp" in result.config["disclosure"]["suppressed"][0]
+    table = pw.site_estimates(data, outcome="work_gt_8h")
+    assert not ((table.site == "Utrecht") & (table.arm == "Extra Hulp")).any()
+    assert table.attrs["suppressed"] == [
+        "suppressed (fewer than 10 persons): site=Utrecht, arm=Extra Hulp"
+    ]
+    with pytest.warns(UserWarning, match="below CBS.s rule"):
+        lower = pw.site_estimates(data, outcome="work_gt_8h", min_cell=9)
+    assert len(lower) == len(table) + 1
+    fig = result.plot_forest(arms=["Extra Hulp"])
+    assert "Utrecht" not in [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------- real fits
+@pytest.mark.slow
+def test_utrecht_like_heterogeneity_is_recovered_at_the_default_size():
+    """Built-in differences: true sign with P > 0.9; 90% intervals contain the truth.
+
+    Default size (3,482 participants), seed 3, 4 x 1000 draws. The tolerance on coverage:
+    10 intervals at 90% (correlated), at least 8 must contain the truth (all 10 did here;
+    ``benchmarks/recovery_subgroups.py`` gives the figures over seeds).
+    """
+    pop = pw.examples.simulate_participants(3, effects=EFFECTS, heterogeneity="utrecht")
+    m = PersonModel(pop.data, **COLS, covariates=["age", "female"], subgroups=SUBGROUPS)
+    fit = m.fit(random_seed=3, progress=False)
+    assert fit.diagnostics["divergences"] <= 2
+    refs = {"basic_qualification": "True", "distance_to_labour_market": "large"}
+    con = fit.subgroup_contrasts(reference=refs)
+    pooled = con[con.site.isna() & con.component.notna()].set_index(
+        ["component", "subgroup", "subgroup_level"]
+    )["p_positive"]
+    assert pooled[("zelf_in_actie", "basic_qualification", "False")] > 0.9
+    assert pooled[("extra_hulp", "basic_qualification", "False")] > 0.9
+    assert pooled[("extra_hulp", "distance_to_labour_market", "medium")] < 0.1
+    assert pooled[("extra_hulp", "distance_to_labour_market", "small")] < 0.1
+    # components without built-in differences are not called
+    assert pooled.loc["werken_loont"].between(0.05, 0.95).all()
+    truth = pop.pooled_subgroup_truth(m.data.subgroups)
+    eff = fit.effects(level="subgroup", scale="model")
+    eff = eff[eff.site.isna() & eff.component.isin(["zelf_in_actie", "extra_hulp"])]
+    both = eff.merge(truth, on=["component", "subgroup", "subgroup_level"])
+    assert len(both) == 10
+    assert ((both.hdi_low <= both.effect) & (both.effect <= both.hdi_high)).sum() >= 8
+
+
+@pytest.mark.slow
+def test_bcf_check_sees_the_built_in_difference():
+    pytest.importorskip("stochtree")
+    from pwbayes.bcf import bcf_subgroup_effects
+
+    pop = pw.examples.simulate_participants(3, effects=EFFECTS, heterogeneity="utrecht")
+    out = bcf_subgroup_effects(
+        pop.data,
+        arm_label="Extra Hulp",
+        outcome="work_gt_8h",
+        subgroups=["distance_to_labour_market"],
+        draws=200,
+        burnin=200,
+        random_seed=1,
+    )
+    by = out.set_index("subgroup_level")
+    assert list(by.index) == ["large", "medium", "small"]
+    # +1.0 log-odds for people far from the labour market: clearly the largest effect
+    assert by.loc["large", "hdi_low"] > by.loc["medium", "mean"]
+    assert (by["hdi_low"] < by["mean"]).all() and (by["mean"] < by["hdi_high"]).all()
+    with pytest.raises(pw.DataError, match="no rows of arm"):
+        bcf_subgroup_effects(pop.data, arm_label="App", outcome="work_gt_8h",
+                             subgroups=["female"], site="municipality")  # fmt: skip

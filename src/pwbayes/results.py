@@ -149,7 +149,8 @@ class SummaryResult:
         d = self.diagnostics
         status = "ok" if not d["problems"] else f"{len(d['problems'])} problem(s)"
         return (
-            f"SummaryResult(pooling={self.config['pooling']!r}, sites={len(self.config['sites'])}, "
+            f"{type(self).__name__}(pooling={self.config['pooling']!r}, "
+            f"sites={len(self.config['sites'])}, "
             f"components={self.config['components']}, chains={d['chains']}, draws={d['draws']}, "
             f"diagnostics={status})"
         )

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..arms import ArmParser, default_parser
+from .disclosure import MIN_CELL, check_min_cell
 from .person import PersonData, validate_person
 
 __all__ = ["estimates_from", "site_estimates"]
@@ -45,6 +46,7 @@ def site_estimates(
     comparison: str | Mapping[str, str] | None = None,
     missing: str = "raise",
     parser: ArmParser | None = None,
+    min_cell: int = MIN_CELL,
 ) -> pd.DataFrame:
     """Per site: linear model of the outcome on arm indicators and covariates, HC1 SEs.
 
@@ -60,6 +62,9 @@ def site_estimates(
         Binary outcomes are reported in percentage points (coefficient x 100).
     comparison, missing, parser
         As for :class:`~pwbayes.PersonModel`.
+    min_cell : int
+        Disclosure control: rows whose arm or comparison group holds fewer persons are
+        left out and named in ``attrs["suppressed"]`` (default 10, CBS's rule).
 
     Returns
     -------
@@ -68,7 +73,14 @@ def site_estimates(
         comparison``; ``attrs["note"]`` is carried over from ``data``. Feed it to
         ``SummaryModel(table, site="site", arm="arm", estimate="estimate", se="se")``.
     """
-    parser = parser or default_parser()
+    return _site_estimates(data, outcome, site, arm, covariates, family, comparison, missing,
+                           parser or default_parser(), check_min_cell(min_cell))  # fmt: skip
+
+
+def _site_estimates(
+    data, outcome, site, arm, covariates, family, comparison, missing, parser, min_cell
+) -> pd.DataFrame:
+    """:func:`site_estimates` with a checked ``min_cell`` (also used per subgroup level)."""
     pdata = validate_person(
         data,
         site=site,
@@ -80,7 +92,19 @@ def site_estimates(
         missing=missing,
         parser=parser,
     )
-    return estimates_from(pdata, family=family, note=data.attrs.get("note"))
+    table = estimates_from(pdata, family=family, note=data.attrs.get("note"))
+    if table.empty:
+        table.attrs.update(min_cell=min_cell, suppressed=[])
+        return table
+    small = (table["n_arm"] < min_cell) | (table["n_comparison"] < min_cell)
+    out = table.loc[~small].reset_index(drop=True)
+    out.attrs = dict(table.attrs)
+    out.attrs["min_cell"] = min_cell
+    out.attrs["suppressed"] = [
+        f"suppressed (fewer than {min_cell} persons): site={s}, arm={a}"
+        for s, a in zip(table.loc[small, "site"], table.loc[small, "arm"], strict=True)
+    ]
+    return out
 
 
 def estimates_from(pdata: PersonData, *, family: str, note: str | None = None) -> pd.DataFrame:

@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..arms import ArmParser
+from ..arms import ArmParser, default_parser
 from ..errors import DataError, quote_values
 from .disclosure import MIN_CELL, cell_counts, check_min_cell
-from .site_estimates import site_estimates
+from .site_estimates import _site_estimates
 from .subgroups import MAX_LEVELS, bin_subgroups, ordered_levels
 
 __all__ = ["MAX_LEVELS", "subgroup_differences", "subgroup_estimates"]
@@ -106,17 +106,8 @@ def subgroup_estimates(
         )
         suppressed += [f"{note}, {subgroup}={level}" for note in notes]
         try:
-            table = site_estimates(
-                rows,
-                outcome=outcome,
-                site=site,
-                arm=arm,
-                covariates=covariates,
-                family=family,
-                comparison=comparison,
-                missing=missing,
-                parser=parser,
-            )
+            table = _site_estimates(rows, outcome, site, arm, covariates, family, comparison,
+                                    missing, parser or default_parser(), min_cell)  # fmt: skip
         except DataError as err:
             raise DataError(f"within {subgroup}={level}: {err}") from None
         if table.empty:

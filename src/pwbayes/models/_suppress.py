@@ -13,6 +13,7 @@ variable, so they apply to whatever the posterior holds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import product
 
 import numpy as np
 import xarray as xr
@@ -123,9 +124,8 @@ def apply_suppression(idata, config: dict, supp: Suppression) -> None:
     row_cell = {
         f"{s}: {a}": (s, a) for s, a in zip(rows["site"], rows["arm"], strict=True)
     }  # the labels of the ``row`` coordinate
-    pairs = {}
-    if config.get("subgroups"):
-        pairs = {lab: tuple(lab.split(": ", 1)) for lab in config["subgroups"]["labels"]}
+    levels = (config.get("subgroups") or {}).get("levels", {})
+    pairs = {f"{v}: {lev}": (v, lev) for v, var_levels in levels.items() for lev in var_levels}
     comps_of = config["arm_components"]
 
     def rule(dims, lab):
@@ -148,19 +148,16 @@ def apply_suppression(idata, config: dict, supp: Suppression) -> None:
         dims = tuple(d for d in da.dims if d not in ("chain", "draw"))
         if not dims or "site_parameter" in dims:
             continue
+        labels = [da.coords[d].values for d in dims]
         grid = np.array(
-            [
-                rule(dims, dict(zip(dims, key, strict=True)))
-                for key in np.ndindex(*[da.sizes[d] for d in dims])
-                for key in [tuple(da.coords[d].values[i] for d, i in zip(dims, key, strict=True))]
-            ]
-        ).reshape([da.sizes[d] for d in dims])
+            [rule(dims, dict(zip(dims, key, strict=True))) for key in product(*labels)]
+        ).reshape([len(v) for v in labels])
         if grid.any():
             post[name] = da.where(~xr.DataArray(grid, dims=dims))
             masked[str(name)] = int(grid.sum())
-    if masked:  # the unpooled site x arm estimates of suppressed cells go too
-        keep = [not supp.site_arm(s, a) for s, a in zip(rows["site"], rows["arm"], strict=True)]
-        for key in ("estimate", "se"):
-            if key in rows:
-                rows[key] = [v if k else None for v, k in zip(rows[key], keep, strict=True)]
+    # the unpooled site x arm estimates of suppressed cells go too
+    keep = [not supp.site_arm(s, a) for s, a in zip(rows["site"], rows["arm"], strict=True)]
+    for key in ("estimate", "se"):
+        if key in rows:
+            rows[key] = [v if k else None for v, k in zip(rows[key], keep, strict=True)]
     config["disclosure"] = {**supp.config(), "masked_values": masked}

@@ -93,6 +93,8 @@ def plot_forest(
                 if s == site and a == arm
             )
             est, se = rows["estimate"][k], rows["se"][k]
+            if est is None:  # suppressed by disclosure control (a small cell)
+                continue
             ax.errorbar(est, y + 0.18, xerr=z * se, ls="none", ms=5, **_ALONE)
             post = eff[(eff.estimand == "theta") & (eff.site == site) & (eff.arm == arm)]
             _posterior(ax, post, y - 0.18, model_label, show_probability, **_MODEL)
