@@ -85,6 +85,9 @@ def fake_person_result(model, seed=0, chains=2, draws=1000, delta_loc=None):
         loc = np.zeros((n_comp, len(c["subgroup"]))) if delta_loc is None else delta_loc
         post["delta"] = loc + rng.normal(0, 0.05, (*shape, *loc.shape))
         dims["delta"] = ["component", "subgroup"]
+        if model.subgroups_by_site:
+            post["delta_site"] = rng.normal(0, 0.05, (*shape, n_site, *loc.shape))
+            dims["delta_site"] = ["site", "component", "subgroup"]
     idata = az.from_dict(
         posterior=post,
         sample_stats={"diverging": np.zeros(shape, dtype=bool)},

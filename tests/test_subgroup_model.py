@@ -77,6 +77,12 @@ def test_by_site_terms_and_per_component_prior(people):
     assert {"tau_sub", "tau_sub_site", "z_sub_site_basic_qualification"} <= free
     assert repr(m.priors["tau_sub[extra_hulp]"]) == "HalfNormal(sigma=0.2)"
     assert m.model["delta_site"].eval().shape == (6, len(m.data.components), 2)
+    # the site's own differences enter the site-level effects, not the pooled ones
+    result = fake_person_result(m)
+    post = result.idata.posterior
+    want = post["beta"] + post["delta"] + post["delta_site"]
+    np.testing.assert_allclose(post["beta_sub"], want.transpose(*post["beta_sub"].dims))
+    np.testing.assert_allclose(post["mu_sub"], (post["mu"] + post["delta"]).values)
 
 
 def test_numeric_subgroup_is_binned_by_default_or_as_asked(people):
@@ -365,3 +371,36 @@ def test_bcf_check_sees_the_built_in_difference():
     with pytest.raises(pw.DataError, match="no rows of arm"):
         bcf_subgroup_effects(pop.data, arm_label="App", outcome="work_gt_8h",
                              subgroups=["female"], site="municipality")  # fmt: skip
+
+
+def test_percentage_points_by_level_equal_a_direct_g_computation(model):
+    n_comp = len(model.data.components)
+    rng = np.random.default_rng(1)
+    result = fake_person_result(model, delta_loc=rng.normal(0, 0.5, (n_comp, 5)))
+    post = result.idata.posterior.isel(chain=0)
+    d = model.data
+    keep = d.participant
+    offsets = np.array([0, 2])  # basic_qualification (2 levels), then distance (3)
+    cols = offsets + d.subgroup_index[keep]
+    c = d.components.index("extra_hulp")
+    a = d.arms.index("Extra Hulp")
+    site = d.sites.index("Utrecht")
+    for draw in range(3):
+        alpha, gamma = post["alpha"].values[draw], post["gamma"].values[draw]
+        delta, beta = post["delta"].values[draw], post["beta"].values[draw]
+        base = alpha[d.site_index[keep]] + d.x[keep] @ gamma
+        shift = post["mu"].values[draw, c] + delta[c, cols].sum(axis=1)
+        site_shift = beta[d.site_index[keep], c] + delta[c, cols].sum(axis=1)
+        gain = expit(base + shift) - expit(base)
+        site_gain = expit(base + site_shift) - expit(base)
+        for j, (var, level) in enumerate(model._layout.pairs):
+            v = SUBGROUPS.index(var)
+            here = d.subgroup_index[keep][:, v] == model.data.subgroups[var].index(level)
+            want = 100 * gain[here].mean()
+            got = post["mu_sub_pp"].values[draw, c, j]
+            np.testing.assert_allclose(got, want, rtol=1e-10)
+            got_arm = post["mu_arm_sub_pp"].values[draw, a, j]  # single-component arm
+            np.testing.assert_allclose(got_arm, want, rtol=1e-10)
+            mine = here & (d.site_index[keep] == site)
+            got_site = post["beta_sub_pp"].values[draw, site, c, j]
+            np.testing.assert_allclose(got_site, 100 * site_gain[mine].mean(), rtol=1e-10)

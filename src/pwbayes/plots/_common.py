@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
+
+import numpy as np
+
 
 def draw_interval(ax, row, y, label, style) -> bool:
     """Draw the first row of an effects table as a point with its HDI at height ``y``.
@@ -21,3 +25,29 @@ def draw_interval(ax, row, y, label, style) -> bool:
         **style,
     )
     return True
+
+
+def style_panel(ax, labels, title: str, fontsize: float | None = None, zero_line=True) -> None:
+    """Zero line, one y tick per row label (top to bottom), wrapped title, x grid."""
+    if zero_line:
+        ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(-np.arange(len(labels)))
+    ax.set_yticklabels(labels, fontsize=fontsize)
+    ax.set_title("\n".join(textwrap.wrap(title, 34)), fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def hide_unused(axes, used: int) -> None:
+    """Switch off the panels after the first ``used``."""
+    for ax in list(axes.flat)[used:]:
+        ax.axis("off")
+
+
+def legend_entries(axes) -> tuple[list, list[str]]:
+    """One legend handle per distinct label over all panels (labels starting "_" skipped)."""
+    seen = {}
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab and not lab.startswith("_"):
+                seen.setdefault(lab, h)
+    return list(seen.values()), list(seen)

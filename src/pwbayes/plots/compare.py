@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -12,7 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from ..results import HDI_PROB, SummaryResult
-from ._common import draw_interval
+from ._common import draw_interval, hide_unused, legend_entries, style_panel
 
 __all__ = ["plot_compare"]
 
@@ -94,20 +93,12 @@ def plot_compare(
                 ax, eff[(eff.estimand == "mu_arm") & (eff.arm == arm)], -y + off, name, style
             )
         labels.append("pooled")
-        ax.axvline(0, color="black", lw=0.8)
-        ax.set_yticks(-np.arange(len(labels)))
-        ax.set_yticklabels(labels)
-        ax.set_title("\n".join(textwrap.wrap(arm, 34)), fontsize=10)
-        ax.grid(axis="x", alpha=0.3)
-    for ax in list(axes.flat)[len(arms) :]:
-        ax.axis("off")
-    handles = {}
-    for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(lab, h)
+        style_panel(ax, labels, arm)
+    hide_unused(axes, len(arms))
+    handles, names = legend_entries(axes)
     fig.legend(
-        handles.values(),
-        handles.keys(),
+        handles,
+        names,
         loc="lower center",
         ncol=len(handles),
         frameon=False,

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
-import numpy as np
 from scipy import stats
 
 from ..results import HDI_PROB, SummaryResult
-from ._common import draw_interval
+from ._common import draw_interval, hide_unused, legend_entries, style_panel
 
 __all__ = ["plot_forest"]
 
@@ -116,14 +114,10 @@ def plot_forest(
         if show_probability:  # room for the P(>0) labels right of the intervals
             lo, hi = ax.get_xlim()
             ax.set_xlim(lo, hi + 0.2 * (hi - lo))
-        ax.set_yticks(-np.arange(len(labels)))
-        ax.set_yticklabels(labels)
+        style_panel(ax, labels, arm, zero_line=False)  # drawn before the limits were set
         ax.set_ylim(y + 0.4, 0.6)
-        ax.set_title("\n".join(textwrap.wrap(arm, 34)), fontsize=10)
-        ax.grid(axis="x", alpha=0.3)
-    for ax in list(axes.flat)[len(arms) :]:
-        ax.axis("off")
-    handles, labels = _legend_entries(axes)
+    hide_unused(axes, len(arms))
+    handles, labels = legend_entries(axes)
     fig.legend(
         handles,
         labels,
@@ -164,12 +158,3 @@ def _posterior(ax, row, y, label, show_probability, **style):
             fontsize=7,
             color=style["color"],
         )
-
-
-def _legend_entries(axes):
-    seen = {}
-    for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            if lab and not lab.startswith("_"):
-                seen.setdefault(lab, h)
-    return list(seen.values()), list(seen)

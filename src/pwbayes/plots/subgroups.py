@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -13,7 +12,7 @@ from scipy import stats
 
 from ..errors import DataError
 from ..results import HDI_PROB, PersonResult
-from ._common import draw_interval
+from ._common import draw_interval, hide_unused, legend_entries, style_panel
 
 __all__ = ["plot_subgroups"]
 
@@ -109,19 +108,11 @@ def plot_subgroups(
                         est, se = raw_pooled.loc[key, ["estimate", "se"]]
                         ax.errorbar(est, y + 0.15, xerr=z * se, ls="none", ms=5,
                                     label="unpooled (this level alone)", **_RAW)  # fmt: skip
-        ax.axvline(0, color="black", lw=0.8)
-        ax.set_yticks(-np.arange(len(labels)))
-        ax.set_yticklabels(labels, fontsize=8)
+        style_panel(ax, labels, arm, fontsize=8)
         ax.set_ylim(y - 0.6, 0.6)
-        ax.set_title("\n".join(textwrap.wrap(arm, 34)), fontsize=10)
-        ax.grid(axis="x", alpha=0.3)
-    for ax in list(axes.flat)[len(arms) :]:
-        ax.axis("off")
-    seen = {}
-    for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            seen.setdefault(lab, h)
-    fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=3, frameon=False,
+    hide_unused(axes, len(arms))
+    handles, names = legend_entries(axes)
+    fig.legend(handles, names, loc="lower center", ncol=3, frameon=False,
                fontsize=9, bbox_to_anchor=(0.5, 0.0))  # fmt: skip
     where = "pooled over sites" if site is None else site
     fig.suptitle(
