@@ -54,6 +54,7 @@ def test_model_has_visible_subgroup_terms_and_coordinates(model):
     ]
     assert repr(model.priors["tau_sub"]) == "HalfNormal(sigma=0.5)"
     assert "tau_sub ~ HalfNormal(sigma=0.5)" in repr(model)
+    assert "subgroups (the same in every site): basic_qualification = False, True" in repr(model)
     free = {v.name for v in model.model.free_RVs}
     assert {"tau_sub", "z_sub_basic_qualification", "z_sub_distance_to_labour_market"} <= free
     assert "tau_sub_site" not in free

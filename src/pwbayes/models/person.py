@@ -7,6 +7,10 @@
     eta_i = alpha_{m[i]} + X_i gamma + sum_c x_{a[i],c} beta_{m[i],c}
     alpha_m ~ Normal(alpha_mu, alpha_sd),       beta_{m,c} ~ Normal(mu_c, tau_c)
 
+With ``subgroups=[...]`` the component effects gain shrunk terms per subgroup level
+(:mod:`._subgroups`). Figures resting on cells of fewer than ``min_cell`` persons are
+removed from the result (:mod:`._suppress`, statistical disclosure control).
+
 The sampler sees each site's (alpha_m, beta_m) whitened by a stage-one normal
 approximation and mu standardised given tau (``parameterization="whitened"``, exact
 changes of variables: :mod:`._whitening`). Covariates are standardised inside the model.
@@ -417,6 +421,17 @@ class PersonModel:
             )
         else:
             lines.append(f"  site x component effects: {self.parameterization}")
+        if self._layout is not None:
+            where = "varying by site" if self.subgroups_by_site else "the same in every site"
+            lines.append(
+                f"  subgroups ({where}): "
+                + "; ".join(f"{v} = {', '.join(lev)}" for v, lev in self._layout.levels.items())
+            )
+        notes = self._suppression.notes
+        lines.append(
+            f"  disclosure control: cells under {self.min_cell} persons are suppressed"
+            + (f" ({len(notes)} such cell(s), see model.config()['disclosure'])" if notes else "")
+        )
         lines += [f"  left out: {k} ({v} rows)" for k, v in d.dropped.items()]
         lines.append("  priors (model scale):")
         lines += [f"    {k} ~ {v!r}" for k, v in self.priors.items()]
