@@ -405,3 +405,20 @@ def test_percentage_points_by_level_equal_a_direct_g_computation(model):
             mine = here & (d.site_index[keep] == site)
             got_site = post["beta_sub_pp"].values[draw, site, c, j]
             np.testing.assert_allclose(got_site, 100 * site_gain[mine].mean(), rtol=1e-10)
+
+
+def test_a_cell_without_variation_keeps_its_row_but_not_its_unpooled_estimate(people):
+    """No events in Deventer's control group and one arm: no unpooled SE, the model still fits."""
+    arm = "Zelf in Actie + Werken Loont"
+    data = people.copy()
+    quiet = (data.municipality == "Deventer") & data.arm.isin(["control", arm])
+    data.loc[quiet, "work_gt_8h"] = False
+    m = PersonModel(data, **COLS)
+    cfg = m.config()
+    k = [i for i, (s, a) in enumerate(zip(cfg["rows"]["site"], cfg["rows"]["arm"], strict=True))
+         if (s, a) == ("Deventer", arm)]  # fmt: skip
+    assert cfg["rows"]["se"][k[0]] is None and cfg["rows"]["estimate"][k[0]] is None
+    assert cfg["fixed_effect"] is not None
+    result = fake_person_result(m)
+    assert ((result.effects().site == "Deventer") & (result.effects().arm == arm)).any()
+    plt.close(result.plot_forest(arms=[arm]))

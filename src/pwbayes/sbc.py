@@ -32,7 +32,7 @@ from scipy import stats
 
 from .priors import Prior
 
-__all__ = ["sbc_person", "sbc_summary", "uniformity"]
+__all__ = ["sbc_person", "sbc_summary", "scalar_labels", "uniformity"]
 
 #: Posterior draws kept per replication (thinned evenly): ranks run from 0 to this.
 N_RANK_DRAWS = 99
@@ -51,6 +51,18 @@ def _ranks(post, truth: Mapping[str, np.ndarray], n_rank: int) -> dict[str, np.n
         draws = post[name].stack(sample=("chain", "draw")).transpose("sample", ...).values
         draws = _thin(draws, n_rank)
         out[name] = (draws < np.asarray(true)[None]).sum(axis=0)
+    return out
+
+
+def _labels(post, names) -> dict[str, list[str]]:
+    """Flat labels of every scalar, e.g. ``beta[Utrecht, extra_hulp]``, per variable."""
+    out = {}
+    for name in names:
+        da = post[name]
+        dims = [d for d in da.dims if d not in ("chain", "draw")]
+        keys = np.array(np.meshgrid(*[da.coords[d].values for d in dims], indexing="ij"))
+        flat = keys.reshape(len(dims), -1).T if dims else [()]
+        out[name] = [f"{name}[{', '.join(map(str, k))}]" if dims else name for k in flat]
     return out
 
 
@@ -85,6 +97,7 @@ def _summary_one(data, columns, priors, fit_priors, seed, i, fit_kw) -> dict:
     truth = {"mu": mu, "tau": tau, "beta": beta}
     return {
         "ranks": _ranks(fit.idata.posterior, truth, N_RANK_DRAWS),
+        "labels": _labels(fit.idata.posterior, truth),
         "divergences": fit.diagnostics["divergences"],
     }
 
@@ -178,6 +191,7 @@ def _person_one(data, columns, priors, fit_priors, seed, i, fit_kw) -> dict:
         truth["gamma"] = gamma
     return {
         "ranks": _ranks(fit.idata.posterior, truth, N_RANK_DRAWS),
+        "labels": _labels(fit.idata.posterior, truth),
         "divergences": fit.diagnostics["divergences"],
     }
 
@@ -241,6 +255,7 @@ def _collect(runs: list[dict]) -> dict:
     names = runs[0]["ranks"]
     return {
         "ranks": {k: np.stack([r["ranks"][k] for r in runs]) for k in names},
+        "labels": runs[0]["labels"],
         "n_rank_draws": N_RANK_DRAWS,
         "divergences": int(sum(r["divergences"] for r in runs)),
     }
@@ -255,7 +270,8 @@ def uniformity(result: dict, bins: int = 10) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``parameter, chi2, df, p_value`` (one row per scalar, e.g. ``mu[0]``); the smallest
+        ``parameter, chi2, df, p_value`` (one row per scalar, e.g. ``mu[extra_hulp]``, or
+        ``mu[0]`` without labels); the smallest
         p-value against ``0.01 / rows`` (Bonferroni) is the usual overall check.
     """
     n_values = result["n_rank_draws"] + 1
@@ -264,10 +280,19 @@ def uniformity(result: dict, bins: int = 10) -> pd.DataFrame:
     rows = []
     for name, ranks in result["ranks"].items():
         flat = ranks.reshape(len(ranks), -1)
-        for j in range(flat.shape[1]):
+        for j, label in enumerate(scalar_labels(result, name)):
             counts = np.bincount(flat[:, j] * bins // n_values, minlength=bins)
             chi2, p = stats.chisquare(counts)
-            index = np.unravel_index(j, ranks.shape[1:]) if ranks.ndim > 1 else ()
-            label = f"{name}[{','.join(map(str, index))}]" if index else name
             rows.append({"parameter": label, "chi2": chi2, "df": bins - 1, "p_value": p})
     return pd.DataFrame(rows)
+
+
+def scalar_labels(result: dict, name: str) -> list[str]:
+    """Labels of the scalars of ``name``: recorded coordinates, or flat indices."""
+    if name in result.get("labels", {}):
+        return result["labels"][name]
+    shape = result["ranks"][name].shape[1:]
+    if not shape:
+        return [name]
+    return [f"{name}[{','.join(map(str, np.unravel_index(j, shape)))}]"
+            for j in range(int(np.prod(shape)))]  # fmt: skip

@@ -559,15 +559,26 @@ class PersonModel:
     def config(self) -> dict:
         """Model configuration (JSON-serialisable; no person-level data)."""
         d = self.data
-        summary = validate_summary(
-            self.site_table,
-            site="site",
-            arm="arm",
-            estimate="estimate",
-            se="se",
-            parser=self.parser,
-        )
-        rows = summary.rows.to_dict(orient="list")
+        table = self.site_table
+        # an arm and comparison group without any variation (e.g. no events in a small
+        # cell) have no unpooled standard error: they keep their row, not its estimate
+        usable = np.isfinite(table["se"]) & (table["se"] > 0)
+        rows = {
+            "site": table["site"].tolist(),
+            "arm": table["arm"].tolist(),
+            "estimate": [
+                v if ok else None for v, ok in zip(table["estimate"], usable, strict=True)
+            ],
+            "se": [v if ok else None for v, ok in zip(table["se"], usable, strict=True)],
+            "suspect": [False] * len(table),
+        }
+        fixed = None
+        if usable.any():
+            summary = validate_summary(
+                table[usable], site="site", arm="arm", estimate="estimate", se="se",
+                parser=self.parser,
+            )  # fmt: skip
+            fixed = fixed_effect_reference(summary, default_priors(summary.rows["se"])["mu"])
         return {
             "model": "PersonModel",
             "family": self.family,
@@ -612,7 +623,7 @@ class PersonModel:
             "suspect_rows": [],
             "excluded_rows": [],
             "suspect_action": "bias",
-            "fixed_effect": fixed_effect_reference(summary, default_priors(rows["se"])["mu"]),
+            "fixed_effect": fixed,
         }
 
     def _structure_key(self) -> str:

@@ -62,13 +62,8 @@ def plot_forest(
     eff = result.effects(hdi_prob=hdi_prob)
     rows = cfg["rows"]
     z = stats.norm.ppf(0.5 + hdi_prob / 2)
-    fixed = dict(
-        zip(
-            cfg["fixed_effect"]["arm"],
-            zip(cfg["fixed_effect"]["mean"], cfg["fixed_effect"]["sd"], strict=True),
-            strict=True,
-        )
-    )
+    fe = cfg["fixed_effect"] or {"arm": [], "mean": [], "sd": []}  # None: no usable rows
+    fixed = dict(zip(fe["arm"], zip(fe["mean"], fe["sd"], strict=True), strict=True))
     model_label = f"pwbayes, {cfg['pooling']} pooling"
 
     ncols = max(1, min(ncols, len(arms)))

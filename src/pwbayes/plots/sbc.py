@@ -31,11 +31,12 @@ def plot_ranks(result: dict, *, bins: int = 20, max_panels: int = 24, title: str
     n_values = result["n_rank_draws"] + 1
     if n_values % bins:
         raise ValueError(f"bins={bins} must divide the {n_values} possible ranks.")
+    from ..sbc import scalar_labels
+
     panels = []
     for name, ranks in result["ranks"].items():
         flat = ranks.reshape(len(ranks), -1)
-        for j in range(flat.shape[1]):
-            label = name if flat.shape[1] == 1 else f"{name}[{j}]"
+        for j, label in enumerate(scalar_labels(result, name)):
             panels.append((j, label, flat[:, j]))
     panels = [(label, r) for _, label, r in sorted(panels, key=lambda p: p[0])][:max_panels]
     n_rep = len(panels[0][1])
