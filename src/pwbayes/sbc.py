@@ -89,8 +89,10 @@ def _summary_one(data, columns, priors, fit_priors, seed, i, fit_kw) -> dict:
     beta = mu + tau * rng.standard_normal((len(d.sites), len(comps)))
     x_row = d.design[d.arm_index]  # rows x components
     theta = (beta[d.site_index] * x_row).sum(axis=1)
-    sim = data.copy()
     rows = d.rows
+    if len(rows) != len(data):  # simulated estimates are written back row by row
+        raise ValueError("sbc_summary: every row of data must be a summary row the model uses.")
+    sim = data.copy()
     sim[columns["estimate"]] = theta + rows["se"].to_numpy() * rng.standard_normal(len(rows))
     model = SummaryModel(sim, **columns, priors=fit_priors)
     fit = model.fit(random_seed=int(rng.integers(2**31)), progress=False, **fit_kw)
