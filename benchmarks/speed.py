@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -310,19 +311,22 @@ def run_case(case: str, contenders: list[str], seed: int, timeout: float) -> lis
                    contender, "--seed", str(seed), "--result", str(result)]  # fmt: skip
             print(f"[{case}] {contender} ...", flush=True)
             t = time.perf_counter()
+            # a session of its own, so that a timeout also stops pm.sample's workers
+            pipe = subprocess.PIPE
+            proc = subprocess.Popen(cmd, env=env, cwd=HERE.parent, stdout=pipe, stderr=pipe,
+                                    text=True, start_new_session=True)  # fmt: skip
             try:
-                proc = subprocess.run(
-                    cmd, env=env, cwd=HERE.parent, capture_output=True, text=True,
-                    timeout=60 * timeout,
-                )  # fmt: skip
+                _, stderr = proc.communicate(timeout=60 * timeout)
             except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
                 print(f"  did not finish within {timeout} minutes", flush=True)
                 rows.append({"case": case, "contender": contender,
                              "error": f"did not finish within {timeout} minutes"})  # fmt: skip
                 continue
             if proc.returncode != 0:
-                print(proc.stderr[-3000:])
-                error = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
+                print(stderr[-3000:])
+                error = stderr.strip().splitlines()[-1] if stderr.strip() else "failed"
                 rows.append({"case": case, "contender": contender, "error": error})
                 continue
             row = json.loads(result.read_text())
