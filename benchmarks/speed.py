@@ -16,30 +16,44 @@ compile caches** (numba, PyTensor; Stan gets a program it has not built before),
 ``pwbayes_warm``
     the same as ``pwbayes`` in a second fresh process that finds the compile caches the
     first one left on disk (numba's kernels): every later session on the same machine.
-``pwbayes_pymc``
+``pwbayes_pymc``, ``pwbayes_pymc_warm``
     the same pwbayes model sampled with PyMC's NUTS (``fit(sampler="pymc")``, the fallback
-    when nutpie is missing).
+    when nutpie is missing), with empty caches and with the caches its cold run left
+    (PyTensor's compiled C modules).
 ``stan``
     the textbook non-centred model in Stan (``stan_programs.py``): what a Stan user writes.
 ``stan_marginal`` (national only)
     pwbayes's own national-scale model (normal approximation, site effects integrated
     out) written in Stan: the same posterior pwbayes samples, so the samplers compare.
-``pymc``, ``nutpie``
-    the textbook non-centred model in PyMC, sampled by ``pm.sample()`` with its defaults
-    and by nutpie with its defaults.
+``pwbayes_numpyro`` (summary, national)
+    pwbayes's own PyMC model sampled by numpyro (``pm.sample(nuts_sampler="numpyro")``,
+    pwbayes's default target acceptance (0.95 for these two models), 4 chains in parallel
+    on 4 JAX host devices). Not for the person model at full size: its likelihood and
+    whitening are numba Ops with no JAX implementation. Needs ``numpyro`` and ``jax``
+    (the ``bench`` extra).
+``pymc``, ``nutpie``, ``numpyro``
+    the textbook non-centred model in PyMC, sampled by ``pm.sample()`` with its defaults,
+    by nutpie with its defaults and by numpyro (``pm.sample(nuts_sampler="numpyro")``).
+    numpyro compiles (JAX's jit) inside its first call, so its "sampling" time includes
+    that compilation; its wall time is exact.
 
 All contenders draw 4 chains x (1,000 tuning + the pwbayes default's number of draws:
 2,000 for the summary model, 1,000 for the person model), each sampler with its own default
-target acceptance (pwbayes: 0.95 summary / 0.8 whitened person; Stan, PyMC, nutpie: 0.8),
+target acceptance (pwbayes: 0.95, 0.8 for the whitened person model; Stan, PyMC, nutpie,
+numpyro: 0.8),
 except the exact-likelihood textbook models at national scale, whose gradient costs a pass
 over 107,365 binomial cells: those run short (2 chains x (50 + 50) draws), and
 their ESS per second is indicative only (reported with the steps per draw, from which the
 time of a full run follows).
 
 Figures per contender: wall time from building the model to the posterior (build +
-compile + sample), compile time, sampling time, min bulk ESS over ``mu`` and ``tau``, ESS
-per second of sampling and of wall time, divergences, mean leapfrog steps per draw. Ratios
-are against ``stan``. Results: ``benchmarks/out/speed_<case>.json``.
+compile + sample, and for pwbayes its post-processing: percentage-point effects by
+g-computation, at national scale the conditional draws of the site effects, which no other
+contender does; reported separately too), compile time, sampling time, min bulk ESS over
+``mu`` and ``tau``, ESS per second of sampling, of wall time and of wall time without the
+post-processing, divergences, mean leapfrog steps per draw. Ratios are against ``stan``
+and, at national scale, against ``stan_marginal`` too. Results:
+``benchmarks/out/speed_<case>.json``.
 """
 
 from __future__ import annotations
@@ -60,13 +74,28 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 CONTENDERS = {
-    "summary": ["pwbayes", "pwbayes_warm", "pwbayes_pymc", "stan", "pymc", "nutpie"],
-    "person": ["pwbayes", "pwbayes_warm", "pwbayes_pymc", "stan", "pymc", "nutpie"],
+    "summary": [
+        "pwbayes", "pwbayes_warm", "pwbayes_pymc", "pwbayes_pymc_warm", "pwbayes_numpyro",
+        "stan", "pymc", "nutpie", "numpyro",
+    ],
+    "person": [
+        "pwbayes", "pwbayes_warm", "pwbayes_pymc", "pwbayes_pymc_warm", "stan", "pymc", "nutpie",
+        "numpyro",
+    ],
     "national": [
-        "pwbayes", "pwbayes_warm", "pwbayes_pymc", "stan_marginal", "stan", "nutpie", "pymc"
+        "pwbayes", "pwbayes_warm", "pwbayes_pymc", "pwbayes_pymc_warm", "pwbayes_numpyro",
+        "stan_marginal", "stan", "nutpie", "pymc",
     ],
 }  # fmt: skip
+#: numpyro runs one chain per JAX device; the CPU is one device unless told otherwise
+XLA_FLAGS = "--xla_force_host_platform_device_count=4"
 SHORT = {"chains": 2, "tune": 50, "draws": 50}
+#: ratios are to Stan running the textbook model and (national) to Stan running pwbayes's
+#: own marginal model, the same posterior pwbayes samples there
+REFERENCES = ("stan", "stan_marginal")
+#: cases where pwbayes's contenders also time a second fit in the same process (a new
+#: model object of the same data, as for a second outcome): what a session of work costs
+REPEAT_CASES = ("summary",)
 BINS = {
     "age": [18, 30, 40, 50, 67],
     "benefit_duration_years": 4,
@@ -185,16 +214,38 @@ def _stats(idata) -> dict:
     }
 
 
+def _repeat_stats(idata) -> dict:
+    return {f"repeat_{k}": v for k, v in _stats(idata).items() if k in ("min_bulk_ess",)}
+
+
+def _pm_sample(pm_model, settings: dict, seed: int, numpyro: bool, target_accept: float):
+    import pymc as pm
+
+    with pm_model, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pm.sample(
+            draws=settings["draws"],
+            tune=settings["tune"],
+            chains=settings["chains"],
+            random_seed=seed,
+            progressbar=False,
+            compute_convergence_checks=False,
+            nuts_sampler="numpyro" if numpyro else "pymc",
+            target_accept=target_accept,
+            **({"nuts_sampler_kwargs": {"chain_method": "parallel"}} if numpyro else {}),
+        )
+
+
 def run_contender(case: str, contender: str, seed: int) -> dict:
     """Build, compile and sample one contender; return its timings and diagnostics."""
     settings = _settings(case, contender)
     out: dict = {"case": case, "contender": contender, **settings}
     start = time.perf_counter()
-    if contender in ("pwbayes", "pwbayes_warm", "pwbayes_pymc"):
+    if contender in ("pwbayes", "pwbayes_warm", "pwbayes_pymc", "pwbayes_pymc_warm"):
         model = build_pwbayes(case)
         _ = model.model
         built = time.perf_counter()
-        sampler = "pymc" if contender == "pwbayes_pymc" else "auto"
+        sampler = "pymc" if contender.startswith("pwbayes_pymc") else "auto"
         result = model.fit(random_seed=seed, progress=False, sampler=sampler, **settings)
         end = time.perf_counter()
         timings = result.config["timings"]
@@ -202,6 +253,12 @@ def run_contender(case: str, contender: str, seed: int) -> dict:
         if "sampling_time" in result.idata.posterior.attrs:  # pm.sample compiles inside
             sample_s = float(result.idata.posterior.attrs["sampling_time"])
             compile_s += timings["sample_s"] - sample_s
+        # the person model times its post-processing (percentage-point effects by
+        # g-computation; at national scale also the conditional draws of the site
+        # effects), which no other contender does: wall_s - effects_s is the time to the
+        # sampled posterior alone
+        if "effects_s" in timings:
+            out["effects_s"] = timings["effects_s"]
         out.update(
             sampler=result.config["sampling"]["sampler"],
             build_s=built - start,
@@ -212,6 +269,12 @@ def run_contender(case: str, contender: str, seed: int) -> dict:
         )
         if hasattr(model, "likelihood"):
             out["likelihood"] = model.likelihood
+        if case in REPEAT_CASES:  # a second fit in the same process: a new model object
+            start = time.perf_counter()
+            again = build_pwbayes(case).fit(
+                random_seed=seed + 1, progress=False, sampler=sampler, **settings
+            )
+            out.update(repeat_wall_s=time.perf_counter() - start, **_repeat_stats(again.idata))
         return out
     if contender in ("stan", "stan_marginal"):
         import stan
@@ -255,10 +318,15 @@ def run_contender(case: str, contender: str, seed: int) -> dict:
             **_stats(idata),
         )
         return out
-    import pymc as pm
-
-    model = textbook_inputs(case)
-    pm_model = textbook_pymc(model)
+    if contender == "pwbayes_numpyro":
+        model = build_pwbayes(case)
+        pm_model = model.model
+        # pwbayes's own default: 0.8 only for the whitened person model
+        target_accept = 0.8 if getattr(model, "_whitening", None) is not None else 0.95
+    else:
+        model = textbook_inputs(case)
+        pm_model = textbook_pymc(model)
+        target_accept = 0.8
     built = time.perf_counter()
     if contender == "nutpie":
         import nutpie
@@ -276,21 +344,18 @@ def run_contender(case: str, contender: str, seed: int) -> dict:
         end = time.perf_counter()
         out.update(compile_s=compiled - built, sample_s=end - compiled)
     else:
-        with pm_model, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            idata = pm.sample(
-                draws=settings["draws"],
-                tune=settings["tune"],
-                chains=settings["chains"],
-                random_seed=seed,
-                progressbar=False,
-                compute_convergence_checks=False,
-            )
+        numpyro = contender.endswith("numpyro")
+        idata = _pm_sample(pm_model, settings, seed, numpyro, target_accept)
         end = time.perf_counter()
         # pm.sample compiles inside; its sampling-only time is in the sample stats
+        # (numpyro's includes JAX's compilation, which happens inside its first call)
         sampling = float(idata.posterior.attrs.get("sampling_time", end - built))
         out.update(compile_s=(end - built) - sampling, sample_s=sampling)
     out.update(sampler=contender, build_s=built - start, wall_s=end - start, **_stats(idata))
+    if contender == "pwbayes_numpyro" and case in REPEAT_CASES:
+        start = time.perf_counter()
+        again = _pm_sample(build_pwbayes(case).model, settings, seed + 1, True, target_accept)
+        out.update(repeat_wall_s=time.perf_counter() - start, **_repeat_stats(again))
     return out
 
 
@@ -305,6 +370,7 @@ def run_case(case: str, contenders: list[str], seed: int, timeout: float) -> lis
             env = dict(os.environ)
             env["NUMBA_CACHE_DIR"] = str(tmp / "numba")
             env["PYTENSOR_FLAGS"] = f"base_compiledir={tmp / 'pytensor'}"
+            env["XLA_FLAGS"] = XLA_FLAGS  # JAX has no on-disk cache unless asked
             tmp.mkdir(exist_ok=True)
             result = tmp / "result.json"
             cmd = [sys.executable, str(Path(__file__).resolve()), "--case", case, "--contender",
@@ -338,39 +404,71 @@ def run_case(case: str, contenders: list[str], seed: int, timeout: float) -> lis
                 f"divergences {row['divergences']}",
                 flush=True,
             )
+    return add_ratios(rows)
+
+
+def add_ratios(rows: list[dict]) -> list[dict]:
+    """ESS per second (of sampling, of wall time, without post-processing) and ratios."""
     done = [r for r in rows if "error" not in r]
     for r in done:
         r["ess_per_sample_s"] = r["min_bulk_ess"] / r["sample_s"]
         r["ess_per_wall_s"] = r["min_bulk_ess"] / r["wall_s"]
-    ref = next((r for r in done if r["contender"] == "stan"), None)
-    for r in done:
-        if ref is not None:
-            r["ratio_ess_per_wall_vs_stan"] = r["ess_per_wall_s"] / ref["ess_per_wall_s"]
-            r["ratio_ess_per_sample_vs_stan"] = r["ess_per_sample_s"] / (
-                ref["min_bulk_ess"] / ref["sample_s"]
+        # to the sampled posterior alone, without pwbayes's post-processing
+        r["ess_per_posterior_s"] = r["min_bulk_ess"] / (r["wall_s"] - r.get("effects_s", 0.0))
+    for name in REFERENCES:
+        ref = next((r for r in done if r["contender"] == name), None)
+        for r in done if ref is not None else []:
+            r[f"ratio_ess_per_wall_vs_{name}"] = r["ess_per_wall_s"] / ref["ess_per_wall_s"]
+            r[f"ratio_ess_per_posterior_vs_{name}"] = (
+                r["ess_per_posterior_s"] / ref["ess_per_posterior_s"]
             )
-            r["ratio_wall_vs_stan"] = r["wall_s"] / ref["wall_s"]
+            r[f"ratio_ess_per_sample_vs_{name}"] = r["ess_per_sample_s"] / ref["ess_per_sample_s"]
     return rows
 
 
-def table(rows: list[dict]) -> str:
-    """Markdown table of a case's rows."""
-    head = ("| contender | wall to posterior (s) | compile (s) | sampling (s) | min bulk ESS "
-            "(`mu`, `tau`) | ESS/s sampling | ESS/s wall | vs Stan: ESS/s wall | vs Stan: ESS/s "
-            "sampling | divergences | steps/draw | max R-hat |")  # fmt: skip
-    lines = [head, "| --- |" + " ---: |" * 11]
+def _num(x: float) -> str:
+    """A figure for the tables: three significant digits below 1, none above 100."""
+    if x != x:  # NaN: no reference in this run
+        return ""
+    return f"{x:.3f}" if abs(x) < 1 else f"{x:.2f}" if abs(x) < 100 else f"{x:,.0f}"
+
+
+def table(rows: list[dict], reference: str = "stan") -> str:
+    """Markdown table of a case's rows, with ratios to ``reference``."""
+    head = ("| contender | wall (s) | compile (s) | sampling (s) | post-processing (s) | min bulk "
+            "ESS (`mu`, `tau`) | ESS/s sampling | ESS/s wall | ESS/s wall without "
+            f"post-processing | vs {reference}: ESS/s wall | vs {reference}: ESS/s wall without "
+            f"post-processing | vs {reference}: ESS/s sampling | divergences | steps/draw "
+            "| max R-hat |")  # fmt: skip
+    lines = [head, "| --- |" + " ---: |" * 14]
+    nan = float("nan")
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['contender']} | {r['error'][:60]} |" + " |" * 10)
+            lines.append(f"| {r['contender']} | {r['error'][:60]} |" + " |" * 13)
             continue
         steps = f"{r['steps_per_draw']:.1f}" if r.get("steps_per_draw") else ""
+        post = f"{r['effects_s']:.1f}" if "effects_s" in r else "—"
         lines.append(
             f"| {r['contender']} | {r['wall_s']:.1f} | {r['compile_s']:.1f} | {r['sample_s']:.1f} "
-            f"| {r['min_bulk_ess']:.0f} | {r['ess_per_sample_s']:.1f} | {r['ess_per_wall_s']:.2f} "
-            f"| {r.get('ratio_ess_per_wall_vs_stan', float('nan')):.2f} "
-            f"| {r.get('ratio_ess_per_sample_vs_stan', float('nan')):.2f} "
+            f"| {post} | {r['min_bulk_ess']:.0f} "
+            f"| {_num(r['ess_per_sample_s'])} | {_num(r['ess_per_wall_s'])} "
+            f"| {_num(r['ess_per_posterior_s'])} "
+            f"| {_num(r.get(f'ratio_ess_per_wall_vs_{reference}', nan))} "
+            f"| {_num(r.get(f'ratio_ess_per_posterior_vs_{reference}', nan))} "
+            f"| {_num(r.get(f'ratio_ess_per_sample_vs_{reference}', nan))} "
             f"| {r['divergences']} | {steps} | {r['max_rhat']:.3f} |"
         )
+    return "\n".join(lines)
+
+
+def repeat_table(rows: list[dict]) -> str:
+    """Markdown table of the second fits in the same process."""
+    lines = ["| contender | second fit, same process (s) | min bulk ESS | ESS/s wall |",
+             "| --- | ---: | ---: | ---: |"]  # fmt: skip
+    for r in rows:
+        if "repeat_wall_s" in r:
+            ess, wall = r["repeat_min_bulk_ess"], r["repeat_wall_s"]
+            lines.append(f"| {r['contender']} | {wall:.1f} | {ess:.0f} | {_num(ess / wall)} |")
     return "\n".join(lines)
 
 
@@ -393,7 +491,11 @@ def main() -> None:
     out = HERE / "out" / f"speed_{name}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(rows, indent=1))
-    print(table(rows))
+    for reference in REFERENCES:
+        if any(r["contender"] == reference and "error" not in r for r in rows):
+            print(table(rows, reference))
+    if any("repeat_wall_s" in r for r in rows):
+        print(repeat_table(rows))
 
 
 if __name__ == "__main__":
