@@ -41,14 +41,6 @@ NUTPIE = {
 }
 
 
-def _values(model) -> dict:
-    """The current values of the model's data containers (as ``fit()`` passes them)."""
-    if hasattr(model, "_data_values"):
-        return model._data_values()
-    rows = model.data.rows
-    return {"estimate": rows["estimate"].to_numpy(), "se": rows["se"].to_numpy()}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", choices=["summary", "person", "national"], required=True)
@@ -59,8 +51,7 @@ def main() -> None:
     import nutpie
 
     model = speed.build_pwbayes(args.case)
-    whitened = getattr(model, "_whitening", None) is not None
-    target = args.target_accept or (0.8 if whitened else 0.95)
+    target = args.target_accept or speed.default_target_accept(model)
     draws = 2000 if args.case == "summary" else 1000
     compiled = None
     for variant in args.variants:
@@ -75,7 +66,7 @@ def main() -> None:
             else:
                 if compiled is None:
                     compiled = compile_model(
-                        model.model, "nutpie", key=model._structure_key(), data=_values(model)
+                        model.model, "nutpie", key=model._structure_key(), data=model._data_values()
                     )
                     start = time.perf_counter()
                 idata = nutpie.sample(

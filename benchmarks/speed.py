@@ -215,7 +215,12 @@ def _stats(idata) -> dict:
 
 
 def _repeat_stats(idata) -> dict:
-    return {f"repeat_{k}": v for k, v in _stats(idata).items() if k in ("min_bulk_ess",)}
+    return {"repeat_min_bulk_ess": _stats(idata)["min_bulk_ess"]}
+
+
+def default_target_accept(model) -> float:
+    """``fit()``'s default target acceptance for ``model``: 0.8 only when whitened."""
+    return 0.8 if getattr(model, "_whitening", None) is not None else 0.95
 
 
 def _pm_sample(pm_model, settings: dict, seed: int, numpyro: bool, target_accept: float):
@@ -321,8 +326,7 @@ def run_contender(case: str, contender: str, seed: int) -> dict:
     if contender == "pwbayes_numpyro":
         model = build_pwbayes(case)
         pm_model = model.model
-        # pwbayes's own default: 0.8 only for the whitened person model
-        target_accept = 0.8 if getattr(model, "_whitening", None) is not None else 0.95
+        target_accept = default_target_accept(model)
     else:
         model = textbook_inputs(case)
         pm_model = textbook_pymc(model)

@@ -263,6 +263,13 @@ class SummaryModel:
             pm.Normal("y", mu=mean, sigma=se, observed=y, dims="row")
         return model
 
+    def _data_values(self) -> dict:
+        """Return the current values of the ``pm.Data`` containers (swapped into a sampler)."""
+        return {
+            "estimate": self.data.rows["estimate"].to_numpy(),
+            "se": self.data.rows["se"].to_numpy(),
+        }
+
     # ------------------------------------------------------------------ fitting
     def fit(
         self,
@@ -299,13 +306,9 @@ class SummaryModel:
             With ``.idata``, ``.effects()``, ``.plot_forest()``, ``.save()``; convergence
             problems are reported by one :class:`~pwbayes.ConvergenceWarning`.
         """
-        values = {
-            "estimate": self.data.rows["estimate"].to_numpy(),
-            "se": self.data.rows["se"].to_numpy(),
-        }
         idata, config = sample(
             self,
-            data=values,
+            data=self._data_values(),
             sampler=sampler,
             draws=draws,
             tune=tune,
