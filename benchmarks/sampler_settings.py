@@ -45,9 +45,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", choices=["summary", "person", "national"], required=True)
     ap.add_argument("--seeds", default="1,2,3")
-    ap.add_argument("--variants", nargs="*", default=["default", "stanlike", "lowrank"])
+    ap.add_argument("--variants", nargs="*", default=list(NUTPIE), choices=[*NUTPIE, "pymc"])
     ap.add_argument("--target-accept", type=float, default=None, help="default: fit()'s")
     args = ap.parse_args()
+    if args.target_accept is not None and not 0 < args.target_accept < 1:
+        ap.error(f"--target-accept {args.target_accept} must be between 0 and 1, e.g. 0.95")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        ap.error(f"--seeds {args.seeds!r} must be integers separated by commas, e.g. 1,2,3")
     import nutpie
 
     model = speed.build_pwbayes(args.case)
@@ -55,7 +61,7 @@ def main() -> None:
     draws = 2000 if args.case == "summary" else 1000
     compiled = None
     for variant in args.variants:
-        for seed in map(int, args.seeds.split(",")):
+        for seed in seeds:
             start = time.perf_counter()
             if variant == "pymc":
                 with warnings.catch_warnings():

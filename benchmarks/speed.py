@@ -485,6 +485,10 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=30, help="minutes per contender")
     ap.add_argument("--result", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    known = CONTENDERS[args.case]
+    unknown = [c for c in [*(args.only or []), args.contender] if c and c not in known]
+    if unknown:  # an unknown name would otherwise run as the textbook PyMC model
+        ap.error(f"unknown contender(s) {unknown} for --case {args.case}; known: {known}")
     sys.path.insert(0, str(HERE))
     if args.contender:  # child process
         row = run_contender(args.case, args.contender, args.seed)
