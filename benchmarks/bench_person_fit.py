@@ -21,6 +21,7 @@ bulk ESS of ``mu`` and ``tau``, divergences and the sampler's mean leapfrog step
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import time
@@ -75,7 +76,7 @@ def main() -> dict:
     _ = model.model
     out["build_s"] = time.perf_counter() - t
     out["likelihood"] = model.likelihood
-    out["likelihood_rows"] = model.config()["n_likelihood_rows"]
+    out["likelihood_rows"] = model.cells.size
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pw.ConvergenceWarning)
@@ -92,11 +93,11 @@ def main() -> dict:
     out["total_s"] = time.perf_counter() - t0
     ess = az.ess(fit.idata, var_names=["mu", "tau"])
     out["ess_bulk_min"] = {v: float(ess[v].min()) for v in ("mu", "tau")}
-    out["rhat_max"] = max(v["rhat"] for v in fit.diagnostics["variables"].values())
-    out["divergences"] = fit.diagnostics["divergences"]
+    out["rhat_max"] = max(v.rhat for v in fit.diagnostics.variables.values())
+    out["divergences"] = fit.diagnostics.divergences
     out["mean_steps"] = float(fit.idata.sample_stats["n_steps"].mean())
-    out["timings"] = fit.config["timings"]
-    out["ess_per_sample_s_tau"] = out["ess_bulk_min"]["tau"] / fit.config["timings"]["sample_s"]
+    out["timings"] = dataclasses.asdict(fit.record.timings)
+    out["ess_per_sample_s_tau"] = out["ess_bulk_min"]["tau"] / fit.record.timings.sample_s
     out["peak_memory_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(out, indent=2))

@@ -75,7 +75,7 @@ def quality(fit, seconds: float) -> dict:
         "ess_bulk_min": ess_min,
         "ess_per_second_min": {v: e / seconds for v, e in ess_min.items()},
         "rhat_max": float(max(rhat[v].max() for v in ("mu", "tau"))),
-        "divergences": fit.diagnostics["divergences"],
+        "divergences": fit.diagnostics.divergences,
     }
 
 

@@ -45,7 +45,7 @@ import pytensor.tensor as pt
 
 import pwbayes as pw
 from pwbayes.data.population import COVARIATES
-from pwbayes.models._logit_kernel import logit_loglik
+from pwbayes.models.person.kernels.logit import logit_loglik
 
 VARIANTS = (
     "plain",
@@ -93,7 +93,7 @@ def site_blocks(a, lay, prec):
             am[1 + i, 1:] = lay.design[lay.cell_arm[j - s]]
         pmm = prec[np.ix_(ids, ids)]
         h_mat.append(am.T @ pmm @ am)
-        h_vec.append(am.T @ pmm @ a["psi_hat"][ids])
+        h_vec.append(am.T @ pmm @ a.psi_hat[ids])
         k_mat.append(am.T @ prec[np.ix_(ids, gidx)])
     return np.array(h_mat), np.array(h_vec), np.array(k_mat)
 
@@ -128,7 +128,7 @@ def unrolled_whitening(h_mat, sd7, bvec, eps):
 
 
 def build(m, variant: str) -> pm.Model:
-    a, lay, d = m._approx, m._approx["layout"], m.data
+    a, lay, d = m.stage_one, m.stage_one.layout, m.data
     s, c, k = lay.n_sites, lay.design.shape[1], lay.n_covariates
     r = len(lay.cell_site)
     pri = m.priors
@@ -137,7 +137,7 @@ def build(m, variant: str) -> pm.Model:
     for j, (site, arm) in enumerate(zip(lay.cell_site, lay.cell_arm, strict=True)):
         amap[s + j, s + site * c : s + (site + 1) * c] = lay.design[arm]
     amap[s + r :, s + s * c :] = np.eye(k)
-    prec = np.linalg.inv(a["psi_cov"])
+    prec = np.linalg.inv(a.psi_cov)
     runs = lay.site_cell_map.sum(axis=0) > 0  # (site, component)
     n_runs = runs.sum(axis=0)
     design0 = np.vstack([np.zeros((1, c)), d.design])
@@ -165,7 +165,7 @@ def build(m, variant: str) -> pm.Model:
             beta = mu + tau * u
             alpha = pm.Normal("alpha", amu, asd, shape=s)
         elif variant == "mustd":
-            centre, fe_var = a["mu_scaling"]
+            centre, fe_var = a.mu_scaling
             w = pm.Flat("mu_std", shape=c)
             scale = pt.sqrt(fe_var + tau**2 / n_runs)
             mu = pm.Deterministic("mu", centre + scale * w)
@@ -191,7 +191,7 @@ def build(m, variant: str) -> pm.Model:
             alpha = pm.Normal("alpha", amu, asd, shape=s)
         elif variant in ("vip", "mixed"):
             if variant == "vip":
-                var_theta = np.diag(a["psi_cov"])[s : s + r]
+                var_theta = np.diag(a.psi_cov)[s : s + r]
                 p_sc = np.zeros((s, c))
                 for j in range(r):
                     p_sc[lay.cell_site[j]] += lay.design[lay.cell_arm[j]] / var_theta[j]
@@ -205,7 +205,7 @@ def build(m, variant: str) -> pm.Model:
             mean = pt.concatenate([pt.ones(s) * amu, pt.tile(mu, s), pt.zeros(k)])
             sd = pt.concatenate([pt.ones(s) * asd, pt.tile(tau, s), pt.ones(k)])
             big = pt.eye(s + s * c + k) + sd[:, None] * (amap.T @ prec @ amap) * sd[None, :]
-            bvec = sd * pt.dot(amap.T @ prec, a["psi_hat"] - pt.dot(amap, mean))
+            bvec = sd * pt.dot(amap.T @ prec, a.psi_hat - pt.dot(amap, mean))
             eps = pm.Flat("eps", shape=s + s * c + k)
             if variant == "full":
                 chol = pt.linalg.cholesky(big)
@@ -224,7 +224,7 @@ def build(m, variant: str) -> pm.Model:
             gamma = pm.Normal("gamma", **pri["gamma"].params, shape=k)
             mean7 = pt.concatenate([pt.stack([amu]), mu])
             sd7 = pt.concatenate([pt.stack([asd]), tau])
-            lin = h_vec - pt.dot(h_mat, mean7) - pt.dot(k_mat, gamma - a["psi_hat"][s + r :])
+            lin = h_vec - pt.dot(h_mat, mean7) - pt.dot(k_mat, gamma - a.psi_hat[s + r :])
             big = np.eye(1 + c)[None] + sd7[None, :, None] * h_mat * sd7[None, None, :]
             bvec = sd7[None, :] * lin
             eps = pm.Flat("eps", shape=(s, 1 + c))

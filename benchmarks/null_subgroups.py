@@ -26,6 +26,7 @@ true values are not exactly zero; the figure is therefore an upper bound for a p
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -75,9 +76,9 @@ def one(seed: int, subgroup: str, draws: int | None) -> dict:
         p = pooled["p_positive"]
         out["model_pooled_contrasts"] = len(pooled)
         out["model_pooled_flagged"] = int(((p > 0.95) | (p < 0.05)).sum())
-        out["divergences"] = fit.diagnostics["divergences"]
-        out["fit_s"] = sum(fit.config["timings"].values())
-        out["compile_s"] = fit.config["timings"]["compile_s"]
+        out["divergences"] = fit.diagnostics.divergences
+        out["fit_s"] = sum(dataclasses.asdict(fit.record.timings).values())
+        out["compile_s"] = fit.record.timings.compile_s
     return out
 
 

@@ -52,8 +52,8 @@ def one(seed: int, size: float) -> dict:
         "seed": seed,
         "mu_covered": mu_cover,
         "site_covered": site_cover,
-        "divergences": fit.diagnostics["divergences"],
-        "max_rhat": max(v["rhat"] for v in fit.diagnostics["variables"].values()),
+        "divergences": fit.diagnostics.divergences,
+        "max_rhat": max(v.rhat for v in fit.diagnostics.variables.values()),
     }
 
 

@@ -68,11 +68,11 @@ def main() -> None:
                     warnings.simplefilter("ignore")
                     fit = model.fit(draws=draws, random_seed=seed, progress=False,
                                     sampler="pymc", target_accept=target)  # fmt: skip
-                idata, seconds = fit.idata, fit.config["timings"]["sample_s"]
+                idata, seconds = fit.idata, fit.record.timings.sample_s
             else:
                 if compiled is None:
                     compiled = compile_model(
-                        model.model, "nutpie", key=model._structure_key(), data=model._data_values()
+                        model.model, "nutpie", key=model.structure_key(), data=model.data_values()
                     )
                     start = time.perf_counter()
                 idata = nutpie.sample(

@@ -9,7 +9,7 @@ Summary model: the SYNTHETIC six-municipality example's sites, arms and standard
 ``tau ~ HalfNormal(s)``), estimates simulated with the rows' standard errors, fitted with
 the same priors (4 chains x 1,000 draws). Person-level model: the people of a SYNTHETIC
 population at size 0.3 (1,042 participants, covariate ``female``), outcomes simulated from
-the priors of :func:`pwbayes.sbc.sbc_person`, fitted with the exact likelihood (whitened).
+the priors of :func:`pwbayes.checks.sbc.sbc_person`, fitted with the exact likelihood (whitened).
 Each also runs a deliberately wrong model (the fitted ``mu`` prior 10x too narrow), which
 must fail. Writes rank histograms (PNG), the uniformity tests (CSV) and a JSON summary.
 """
@@ -26,8 +26,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pwbayes as pw  # noqa: E402
+from pwbayes.checks.sbc import sbc_person, sbc_summary, uniformity  # noqa: E402
 from pwbayes.plots.sbc import plot_ranks  # noqa: E402
-from pwbayes.sbc import sbc_person, sbc_summary, uniformity  # noqa: E402
 
 
 def report(name: str, result: dict, out: Path, seconds: float) -> dict:

@@ -59,6 +59,7 @@ and, at national scale, against ``stan_marginal`` too. Results:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -253,7 +254,7 @@ def run_contender(case: str, contender: str, seed: int) -> dict:
         sampler = "pymc" if contender.startswith("pwbayes_pymc") else "auto"
         result = model.fit(random_seed=seed, progress=False, sampler=sampler, **settings)
         end = time.perf_counter()
-        timings = result.config["timings"]
+        timings = dataclasses.asdict(result.record.timings)
         compile_s, sample_s = timings["compile_s"], timings["sample_s"]
         if "sampling_time" in result.idata.posterior.attrs:  # pm.sample compiles inside
             sample_s = float(result.idata.posterior.attrs["sampling_time"])
@@ -265,7 +266,7 @@ def run_contender(case: str, contender: str, seed: int) -> dict:
         if "effects_s" in timings:
             out["effects_s"] = timings["effects_s"]
         out.update(
-            sampler=result.config["sampling"]["sampler"],
+            sampler=result.record.sampling.sampler,
             build_s=built - start,
             compile_s=compile_s,
             sample_s=sample_s,

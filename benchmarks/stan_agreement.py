@@ -151,7 +151,7 @@ def main() -> int:
     if args.model != "summary":
         out["people"] = len(model.data.y)
         out["participants"] = int(model.data.participant.sum())
-        out["likelihood_rows"] = model.config()["n_likelihood_rows"]
+        out["likelihood_rows"] = model.cells.size
     path = args.out or Path(f"benchmarks/out/stan_{args.model}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1))

@@ -205,7 +205,7 @@ def person_data(model) -> dict:
         raise ValueError("PERSON is the binary model with the exact likelihood, no subgroups")
     if not d.covariates:
         raise ValueError("PERSON needs at least one covariate (binomial_logit_glm)")
-    rows = model._loglik_data()
+    rows = model.cells.loglik_data()
     groups = len(d.arms) + 1
     return {
         "N": len(rows),
@@ -213,7 +213,7 @@ def person_data(model) -> dict:
         "G": groups,
         "C": len(d.components),
         "P": len(d.covariates),
-        "cell": (model._cell_index() + 1).tolist(),
+        "cell": (model.cells.cell_index() + 1).tolist(),
         "k": np.rint(rows[:, 0]).astype(int).tolist(),
         "n": np.rint(rows[:, 1]).astype(int).tolist(),
         "x": rows[:, 2:].tolist(),
@@ -224,26 +224,26 @@ def person_data(model) -> dict:
 
 def marginal_data(model) -> dict:
     """Data of ``MARGINAL`` from a :class:`pwbayes.PersonModel` with the normal approximation."""
-    from pwbayes.models._normal_approx import prior_blocks
+    from pwbayes.models.person.marginal import prior_blocks
 
     if model.likelihood != "normal_approx":
         raise ValueError("MARGINAL is the model with likelihood='normal_approx'")
-    a = model._approx
-    layout = a["layout"]
-    _, g, _ = prior_blocks(layout, a["gamma_sd"])
+    a = model.stage_one
+    layout = a.layout
+    _, g, _ = prior_blocks(layout, a.gamma_sd)
     sites_per_component = (layout.site_cell_map.sum(axis=0) > 0).sum(axis=0)
     return {
         "S": layout.n_sites,
         "R": len(layout.cell_site),
         "C": layout.design.shape[1],
         "P": layout.n_covariates,
-        "psi_hat": a["psi_hat"].tolist(),
+        "psi_hat": a.psi_hat.tolist(),
         # symmetrised: Stan's multi_normal checks symmetry to the last digit
-        "psi_cov": ((a["psi_cov"] + a["psi_cov"].T) / 2).tolist(),
+        "psi_cov": ((a.psi_cov + a.psi_cov.T) / 2).tolist(),
         "cell_design": layout.cell_design.tolist(),
         "g": g.tolist(),
-        "mu_centre": np.asarray(a["mu_scaling"][0]).tolist(),
-        "mu_var": np.asarray(a["mu_scaling"][1]).tolist(),
+        "mu_centre": np.asarray(a.mu_scaling[0]).tolist(),
+        "mu_var": np.asarray(a.mu_scaling[1]).tolist(),
         "sites_per_component": sites_per_component.astype(float).tolist(),
         **_hyper_priors(model),
     }

@@ -1,10 +1,13 @@
-"""Shared test helpers: column names and fake posteriors with known truth."""
+"""Shared test helpers: column names and fake posteriors with known truth.
+
+Fake draws become results through the public post-processing
+(:func:`pwbayes.result_from_draws`), exactly as a fit's draws do.
+"""
 
 import arviz as az
 import numpy as np
 
-from pwbayes.diagnostics import diagnose
-from pwbayes.results import SummaryResult, add_derived_quantities
+import pwbayes as pw
 
 COLUMNS = {"site": "municipality", "arm": "arm", "estimate": "estimate", "se": "se"}
 SCHOOL_COLUMNS = {"site": "school", "estimate": "estimate", "se": "se"}
@@ -42,20 +45,16 @@ def fake_result(model, seed=0, chains=2, draws=500, mu_loc=None, tau_scale=1.0):
         coords={k: coords[k] for k in ("site", "component", "row")},
         dims={k: v for k, v in dims.items() if k in post},
     )
-    config = model.config()
-    config["sampling"] = {
-        "sampler": "fake",
-        "draws": draws,
-        "tune": 0,
-        "chains": chains,
-        "random_seed": seed,
-        "target_accept": 0.9,
-    }
-    idata = add_derived_quantities(idata, config, seed)
-    report = diagnose(idata, list(post))
-    report["problems"] = []
-    config["diagnostics"] = report
-    return SummaryResult(idata, config)
+    return _quietly(model, idata, seed)
+
+
+def _quietly(model, idata, seed):
+    """The result of fake draws; their (random) diagnostics are not under test."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pw.ConvergenceWarning)
+        return pw.result_from_draws(model, idata, random_seed=seed, sampler="fake")
 
 
 def fake_person_result(model, seed=0, chains=2, draws=1000, delta_loc=None):
@@ -94,7 +93,4 @@ def fake_person_result(model, seed=0, chains=2, draws=1000, delta_loc=None):
         coords={k: c[k] for k in ("site", "component", "covariate", "subgroup") if k in c},
         dims=dims,
     )
-    config = model.config()
-    config["sampling"] = {"sampler": "fake", "draws": draws, "tune": 0, "chains": chains,
-                          "random_seed": seed, "target_accept": 0.8}  # fmt: skip
-    return model._finish(idata, config, seed)
+    return _quietly(model, idata, seed)

@@ -121,7 +121,7 @@ def test_cli_example_writes_outputs(tmp_path, capsys):
     } <= set(eff.columns)
     report = (out / "report.md").read_text()
     assert "SYNTHETIC" in report and "| Utrecht | Extra Hulp |" in report
-    assert pw.load_result(out / "result.nc").config["sampling"]["draws"] == 1000
+    assert pw.load_result(out / "result.nc").record.sampling.draws == 1000
 
 
 @pytest.mark.parametrize("outcome", ["work_gt_8h", "work_gt_27h", "earn_gt_70pct_wml"])

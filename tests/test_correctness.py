@@ -68,7 +68,7 @@ def test_eight_schools_matches_numerical_integration():
         },
     )
     fit = model.fit(draws=4000, tune=1000, chains=4, random_seed=2024, progress=False)
-    assert fit.diagnostics["divergences"] == 0
+    assert fit.diagnostics.divergences == 0
     exact = exact_eight_schools()
     _agree(fit.idata, "mu", *exact["mu"])
     _agree(fit.idata, "tau", *exact["tau"])
@@ -115,7 +115,7 @@ def test_example_fit_contract(fitted_example):
     assert list(post["beta"].coords["site"].values)[:2] == ["Deventer", "Tilburg"]
     assert post["tau"].dims == ("chain", "draw", "component")
     assert post["theta_new"].dims == ("chain", "draw", "component")
-    assert fitted_example.diagnostics["problems"] == []
+    assert fitted_example.diagnostics.problems == ()
     eff = fitted_example.effects()
     assert set(eff.level) == {"site", "pooled", "new_site"}
     pooled = eff[(eff.level == "pooled") & eff.component.notna()]
@@ -144,7 +144,7 @@ def test_interactions_and_bias_fit():
     post = fit.idata.posterior
     assert post["interaction"].dims == ("chain", "draw", "combined_arm")
     assert list(post["bias"].coords["bias_site"].values) == ["Tilburg", "Nijmegen"]
-    assert fit.config["suspect_rows"][0].startswith("Tilburg")
+    assert fit.record.model.summary.suspect_rows[0].startswith("Tilburg")
     # mu_arm of a combined arm includes its interaction term
     arm = "Zelf in Actie + Werken Loont"
     expected = post["mu"].sel(component=["zelf_in_actie", "werken_loont"]).sum("component") + post[
@@ -160,7 +160,7 @@ def test_pymc_sampler_fallback():
         fit = model.fit(
             draws=200, tune=200, chains=2, random_seed=1, sampler="pymc", progress=False
         )
-    assert fit.config["sampling"]["sampler"] == "pymc"
+    assert fit.record.sampling.sampler == "pymc"
     assert fit.idata.posterior["mu"].shape == (2, 200, 1)
     assert "theta_new" in fit.idata.posterior
 
@@ -177,7 +177,7 @@ def test_compiled_model_reused_with_new_data():
     n_cached = len(sampling._COMPILED)
     shifted = SCHOOLS.assign(estimate=SCHOOLS.estimate + 10.0)
     second = pw.SummaryModel(shifted, **kw)
-    assert second._structure_key() == first._structure_key()
+    assert second.structure_key() == first.structure_key()
     fit = second.fit(draws=2000, chains=4, random_seed=2, progress=False)
     assert len(sampling._COMPILED) == n_cached  # nothing compiled again
     w = 1 / S**2

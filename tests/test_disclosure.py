@@ -54,9 +54,7 @@ def test_suppress_drops_rows_and_names_the_cell(people):
     kept, notes = suppress(table, small)
     pd.testing.assert_frame_equal(table, before)
     assert kept["site"].tolist() == ["Utrecht", ""]
-    assert notes == [
-        "suppressed (fewer than the minimum number of persons): site=Tilburg, arm=zelf_in_actie"
-    ]
+    assert notes == ["suppressed (fewer than 10 persons): site=Tilburg, arm=zelf_in_actie"]
     # subgroup tables: the 9-person level goes, the 10-person level stays
     sub = pd.DataFrame(
         {

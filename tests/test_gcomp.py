@@ -3,7 +3,7 @@
 import numpy as np
 from scipy.special import expit
 
-from pwbayes.models._gcomp import group_shift_effects, shift_effects
+from pwbayes.postprocess.gcomp import group_shift_effects, shift_effects
 
 
 def test_shift_effects_equal_direct_computation():

@@ -6,7 +6,7 @@ import pytensor.tensor as pt
 import pytest
 from scipy.special import expit, log_expit
 
-from pwbayes.models._logit_kernel import logit_loglik
+from pwbayes.models.person.kernels.logit import logit_loglik
 
 
 def _reference(cells, gamma, cell_idx, data):

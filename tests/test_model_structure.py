@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import COLUMNS, SCHOOL_COLUMNS
+from helpers import COLUMNS, SCHOOL_COLUMNS, fake_result
 
 import pwbayes as pw
 
@@ -89,21 +89,21 @@ def test_bias_rows(example_data):
     model = pw.SummaryModel(example_data, **COLUMNS, suspect=["Nijmegen", "Tilburg"])
     assert model.coords["bias_site"] == ["Tilburg", "Nijmegen"]
     assert "bias" in {v.name for v in model.model.free_RVs}
-    cfg = model.config()
-    assert cfg["suspect_rows"] == [
+    summary = model.model_record().summary
+    assert summary.suspect_rows == (
         "Tilburg: Zelf in Actie + Werken Loont + Werkbonus",
         "Tilburg: Extra Hulp + Werken Loont + Werkbonus",
         "Nijmegen: Zelf in Actie + Werken Loont",
         "Nijmegen: Extra Hulp + Werken Loont",
-    ]
-    assert cfg["excluded_rows"] == []
+    )
+    assert summary.excluded_rows == ()
 
 
 def test_excluded_rows(example_data):
     model = pw.SummaryModel(example_data, **COLUMNS, suspect=["Nijmegen"], suspect_action="exclude")
     assert "Nijmegen" not in model.coords["site"]
     assert len(model.coords["row"]) == 15
-    assert model.config()["excluded_rows"] == [
+    assert [r.label for r in model.model_record().summary.excluded_rows] == [
         "Nijmegen: Zelf in Actie + Werken Loont",
         "Nijmegen: Extra Hulp + Werken Loont",
     ]
@@ -118,18 +118,19 @@ def test_eight_schools_any_sites():
 
 
 def test_building_does_not_sample(example_data, monkeypatch):
+    import nutpie
     import pymc
 
     def boom(*a, **k):
-        raise AssertionError("sampled during construction")
+        raise AssertionError("sampled or compiled during construction")
 
-    monkeypatch.setattr(pymc, "sample", boom)
+    for module, name in ((pymc, "sample"), (nutpie, "sample"), (nutpie, "compile_pymc_model")):
+        monkeypatch.setattr(module, name, boom)
     model = pw.SummaryModel(example_data, **COLUMNS)
-    _ = model.model, model.priors, model.coords, repr(model)
-    assert model._compiled == {}
+    _ = model.model, model.priors, model.coords, repr(model), model.model_record()
 
 
-def test_fixed_effect_reference_is_precision_weighted_mean():
+def test_common_effect_reference_is_precision_weighted_mean():
     data = pw.examples.eight_schools()
     model = pw.SummaryModel(
         data,
@@ -138,6 +139,6 @@ def test_fixed_effect_reference_is_precision_weighted_mean():
         priors={"mu": pw.Prior("Normal", mu=0, sigma=1e6)},
     )
     w = 1 / data.se**2
-    ref = model.config()["fixed_effect"]
+    ref = fake_result(model).common_effect()
     assert ref["mean"][0] == pytest.approx((w * data.estimate).sum() / w.sum(), rel=1e-6)
     assert ref["sd"][0] == pytest.approx(w.sum() ** -0.5, rel=1e-6)

@@ -9,7 +9,8 @@ from scipy import stats
 from scipy.special import expit
 
 import pwbayes as pw
-from pwbayes.models import _normal_approx as approx
+from pwbayes.models.person import glm
+from pwbayes.postprocess.conditional import conditional_draws
 
 PERSON = {"site": "municipality", "arm": "arm", "outcome": "work_gt_8h"}
 GRONINGEN_REF = {"Groningen": "reference"}
@@ -40,10 +41,10 @@ def _loglik(xm, k, n, psi):
 
 def test_mle_solves_the_score_equations_and_cov_is_inverse_information(approx_model):
     m = approx_model
-    p, a = m._patterns, m._approx
-    xm = approx._design_matrix(a["layout"], p["site_index"], p["arm_index"], p["x"])
-    psi = a["psi_hat"]
-    score = xm.T @ (p["k"] - p["n"] * expit(xm @ psi))
+    p, a = m.cells, m.stage_one
+    xm = glm.design_matrix(a.layout, p.site_index, p.arm_index, p.x)
+    psi = a.psi_hat
+    score = xm.T @ (p.k - p.n * expit(xm @ psi))
     assert np.max(np.abs(score)) < 1e-6
     # the Hessian by central finite differences of the log-likelihood
     h, dim = 1e-3, len(psi)
@@ -52,19 +53,19 @@ def test_mle_solves_the_score_equations_and_cov_is_inverse_information(approx_mo
         for j in range(i, dim):
             ei, ej = np.eye(dim)[i] * h, np.eye(dim)[j] * h
             f = [
-                _loglik(xm, p["k"], p["n"], psi + si * ei + sj * ej)
+                _loglik(xm, p.k, p.n, psi + si * ei + sj * ej)
                 for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))
             ]
             hess[i, j] = hess[j, i] = (f[0] - f[1] - f[2] + f[3]) / (4 * h * h)
-    info = np.linalg.inv(a["psi_cov"])
+    info = np.linalg.inv(a.psi_cov)
     np.testing.assert_allclose(-hess, info, rtol=1e-4, atol=1e-5 * np.abs(info).max())
 
 
 def test_mle_is_the_same_from_rows_and_from_collapsed_cells(approx_model):
     m = approx_model
     d = m.data
-    psi_rows, cov_rows, _ = approx.fit_glm(
-        m._approx["layout"],
+    psi_rows, cov_rows, _ = glm.fit_glm(
+        m.stage_one.layout,
         d.site_index,
         d.arm_index,
         d.x,
@@ -72,8 +73,8 @@ def test_mle_is_the_same_from_rows_and_from_collapsed_cells(approx_model):
         k=d.y,
         n=np.ones_like(d.y),
     )
-    np.testing.assert_allclose(psi_rows, m._approx["psi_hat"], rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(cov_rows, m._approx["psi_cov"], rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(psi_rows, m.stage_one.psi_hat, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(cov_rows, m.stage_one.psi_cov, rtol=1e-8, atol=1e-12)
 
 
 def test_normal_family_stage_one_is_least_squares(people):
@@ -87,12 +88,12 @@ def test_normal_family_stage_one_is_least_squares(people):
             family="normal",
             likelihood="normal_approx",
         )
-    d, layout = m.data, m._approx["layout"]
-    xm = approx._design_matrix(layout, d.site_index, d.arm_index, d.x)
+    d, layout = m.data, m.stage_one.layout
+    xm = glm.design_matrix(layout, d.site_index, d.arm_index, d.x)
     coef, rss, *_ = np.linalg.lstsq(xm, d.y, rcond=None)
-    np.testing.assert_allclose(m._approx["psi_hat"], coef, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(m.stage_one.psi_hat, coef, rtol=1e-9, atol=1e-10)
     sigma2 = rss[0] / (len(d.y) - xm.shape[1])
-    np.testing.assert_allclose(m._approx["psi_cov"], sigma2 * np.linalg.inv(xm.T @ xm), rtol=1e-9)
+    np.testing.assert_allclose(m.stage_one.psi_cov, sigma2 * np.linalg.inv(xm.T @ xm), rtol=1e-9)
     assert "sigma" not in m.priors  # plugged in from stage one, not sampled
 
 
@@ -111,7 +112,7 @@ def _phi_to_psi(layout):
 def test_marginal_likelihood_equals_the_dense_gaussian(approx_model):
     """The Potential is log N(psi_hat | A m(h), Sigma_hat + A V(h) A'), with A built by hand."""
     model = approx_model.model
-    layout, a = approx_model._approx["layout"], approx_model._approx
+    layout, a = approx_model.stage_one.layout, approx_model.stage_one
     loglik = [p for p in model.potentials if p.name == "psi_loglik"]
     term = model.compile_fn(model.logp(vars=loglik), point_fn=True)
     mu_of = model.compile_fn(
@@ -128,19 +129,22 @@ def test_marginal_likelihood_equals_the_dense_gaussian(approx_model):
         point = {k: v + rng.normal(0, 0.5, np.shape(v)) for k, v in start.items()}
         a_mu, a_sd = point["alpha_mu"], np.exp(point["alpha_sd_log__"])
         mu, tau = mu_of(point), np.exp(point["tau_log__"])
-        mean_phi = np.concatenate([np.full(s, a_mu), np.tile(mu, s), a["gamma_mean"]])
-        var_phi = np.concatenate([np.full(s, a_sd**2), np.tile(tau**2, s), a["gamma_sd"] ** 2])
-        cov = a["psi_cov"] + amat @ np.diag(var_phi) @ amat.T
-        want = stats.multivariate_normal(amat @ mean_phi, cov).logpdf(a["psi_hat"])
+        mean_phi = np.concatenate([np.full(s, a_mu), np.tile(mu, s), a.gamma_mean])
+        var_phi = np.concatenate([np.full(s, a_sd**2), np.tile(tau**2, s), a.gamma_sd**2])
+        cov = a.psi_cov + amat @ np.diag(var_phi) @ amat.T
+        want = stats.multivariate_normal(amat @ mean_phi, cov).logpdf(a.psi_hat)
         assert term(point) == pytest.approx(want, rel=1e-9)
 
 
 def test_mu_is_a_change_of_variables(approx_model):
     """mu = c + sqrt(v + tau^2 / J) * mu_std, with the prior on mu and the log-Jacobian."""
     model = approx_model.model
-    centre, fe_var = approx_model._approx["mu_scaling"]
+    centre, fe_var = approx_model.stage_one.mu_scaling
     d = approx_model.data
-    runs = {(s, c) for s, a in d.site_arms for c in d.arm_components[a]}
+    site_arms = {
+        (d.sites[m], d.arms[a]) for m, a in zip(d.site_index, d.arm_index, strict=True) if a >= 0
+    }
+    runs = {(s, c) for s, a in site_arms for c in d.arm_components[a]}
     n_sites = np.array([sum((s, c) in runs for s in d.sites) for c in d.components])
     assert n_sites.tolist() == [6, 6, 6, 1, 1, 1]  # zelf_in_actie ... keuze: the design
     prior = [p for p in model.potentials if p.name == "mu_prior"]
@@ -168,7 +172,7 @@ def test_conditional_draws_are_the_gaussian_posterior():
     """Matheron draws against the closed-form posterior of phi given psi_hat and h."""
     rng = np.random.default_rng(7)
     # site 0 runs A, B and A+B; site 1 runs A only; components A, B; one covariate
-    layout = approx.Layout(
+    layout = glm.Layout(
         cell_site=np.array([0, 0, 0, 1]),
         cell_arm=np.array([0, 1, 2, 0]),
         design=np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
@@ -187,7 +191,7 @@ def test_conditional_draws_are_the_gaussian_posterior():
         "tau": np.tile([0.3, 0.0], (n, 1)),  # tau = 0: component B equal in every site
     }
     g_mean, g_sd = np.array([0.1]), np.array([0.8])
-    out = approx.conditional_draws(layout, psi_hat, sigma, hyper, g_mean, g_sd, rng)
+    out = conditional_draws(layout, psi_hat, sigma, hyper, g_mean, g_sd, rng)
     draws = np.column_stack([out["alpha"], out["beta"].reshape(n, -1), out["gamma"]])
     # closed form (covariance form, so a zero prior variance is fine)
     amat = _phi_to_psi(layout)
@@ -207,10 +211,10 @@ def test_conditional_draws_are_the_gaussian_posterior():
 
 def test_auto_chooses_by_size_and_cell_counts(people):
     small = pw.PersonModel(people, **PERSON, covariates=COVS, comparison=GRONINGEN_REF)
-    assert small.likelihood == "exact" and small.config()["likelihood"] == "exact"
+    assert small.likelihood == "exact" and small.model_record().person.likelihood == "exact"
     big_pop = pw.examples.simulate_participants(random_seed=3, size=10).data
     big = pw.PersonModel(big_pop, **PERSON, covariates=COVS, comparison=GRONINGEN_REF)
-    assert len(big.data.y) >= approx.AUTO_MIN_ROWS
+    assert len(big.data.y) >= glm.AUTO_MIN_ROWS
     assert big.likelihood == "normal_approx"
     assert "normal approximation in" in repr(big)
     assert big.coords["psi"][0] == "alpha[Deventer]"
@@ -255,9 +259,9 @@ def test_normal_approx_agrees_with_the_exact_likelihood():
             # 4,000 here), which is the reason the approximation exists; bounded below
             warnings.simplefilter("ignore", pw.ConvergenceWarning)
             fits[lik] = model.fit(random_seed=8, progress=False)
-    assert fits["exact"].diagnostics["divergences"] <= 20
-    assert fits["normal_approx"].diagnostics["divergences"] == 0
-    assert fits["normal_approx"].config["likelihood"] == "normal_approx"
+    assert fits["exact"].diagnostics.divergences <= 20
+    assert fits["normal_approx"].diagnostics.divergences == 0
+    assert fits["normal_approx"].record.model.person.likelihood == "normal_approx"
     for var in ("mu", "tau", "mu_pp", "alpha_mu"):
         summ = {k: az.summary(f.idata, var_names=[var]) for k, f in fits.items()}
         e, a = summ["exact"], summ["normal_approx"]

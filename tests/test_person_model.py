@@ -61,11 +61,18 @@ def test_missing_values_refused_or_dropped_with_count(people):
     df = people.astype({"work_gt_8h": object, "age": float})
     df.loc[df.index[:3], "age"] = np.nan
     df.loc[df.index[5], "work_gt_8h"] = np.nan
-    with pytest.raises(pw.DataError, match=r"4 row\(s\).*'work_gt_8h': 1.*'age': 3"):
+    # counts of persons below min_cell are never shown as numbers (disclosure control)
+    counts = r"fewer than 10 row\(s\).*'work_gt_8h': fewer than 10.*'age': fewer than 10"
+    with pytest.raises(pw.DataError, match=counts):
         _model(df)
-    with pytest.warns(UserWarning, match=r"Dropped 4 of"):
+    with pytest.warns(UserWarning, match=r"Dropped fewer than 10 of \d+ row\(s\)"):
         model = _model(df, missing="drop")
-    assert model.data.dropped["missing values"] == 4
+    assert model.data.dropped["missing values"] == 4  # in memory only
+    assert model.model_record().person.dropped["missing values"] == "fewer than 10"
+    assert "missing values (fewer than 10 rows)" in repr(model)
+    df.loc[df.index[:12], "age"] = np.nan  # 12 or more are shown
+    with pytest.warns(UserWarning, match=r"Dropped 12 of"):
+        assert _model(df, missing="drop").model_record().person.dropped["missing values"] == "12"
 
 
 def test_non_binary_outcome(people):
@@ -139,7 +146,7 @@ def test_collapsed_likelihood_equals_row_level(people):
     covs = ["basic_qualification", "distance_to_labour_market", "health_problems"]
     collapsed = _model(people, covariates=covs, collapse=True, parameterization="noncentered")
     rows = _model(people, covariates=covs, collapse=False, parameterization="noncentered")
-    assert collapsed.config()["n_likelihood_rows"] < len(rows.data.y) / 5
+    assert collapsed.cells.size < len(rows.data.y) / 5
     assert collapsed.priors == rows.priors  # so the full log densities must be equal
     lp_c = collapsed.model.compile_logp()
     lp_r = rows.model.compile_logp()
@@ -151,7 +158,7 @@ def test_collapsed_likelihood_equals_row_level(people):
         }
         assert lp_c(point) == pytest.approx(lp_r(point), rel=1e-12, abs=1e-9)
         # and the kernel is the Binomial log-likelihood up to the constant log C(n, k)
-    n, k = collapsed._patterns["n"], collapsed._patterns["k"]
+    n, k = collapsed.cells.n, collapsed.cells.k
     eta = rng.normal(-1, 1, len(n))
     const = gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
     kernel = k * eta - n * np.logaddexp(0, eta)
@@ -159,8 +166,8 @@ def test_collapsed_likelihood_equals_row_level(people):
 
 
 def test_auto_collapse_only_when_it_pays(people):
-    assert not _model(people, covariates=list(COVARIATES))._patterns["collapsed"]
-    assert _model(people, covariates=["basic_qualification"])._patterns["collapsed"]
+    assert not _model(people, covariates=list(COVARIATES)).cells.collapsed
+    assert _model(people, covariates=["basic_qualification"]).cells.collapsed
     with pytest.raises(pw.DataError, match="collapse=True needs family='bernoulli'"):
         _model(
             people,
@@ -182,7 +189,7 @@ def test_small_person_fit_contract(tmp_path):
         covariates=["basic_qualification", "distance_to_labour_market"],
         comparison=GRONINGEN_REF,
     )
-    assert model._patterns["collapsed"]
+    assert model.cells.collapsed
     # 2,000 draws: with 1,000 the six-site components' tau reached R-hat 1.017 on this seed
     fit = model.fit(
         draws=2000, tune=1000, chains=4, random_seed=4, progress=False, target_accept=0.95
@@ -210,7 +217,9 @@ def test_small_person_fit_contract(tmp_path):
     # SIMD and BLAS paths round the last bit differently from numba's loop, so a draw whose
     # effect is ~1e-5 pp can differ by 1e-10 relative: an absolute floor of 1e-12 pp
     # (CI on 2e17c7f: 6.7e-16 pp apart at 5.8e-6 pp)
-    site_c, x_c, w_c = model._participant_cells()
+    d = model.data  # participants one by one (the package collapses them into cells)
+    site_c, x_c = d.site_index[d.participant], d.x[d.participant]
+    w_c = np.ones(len(site_c))
     post = fit.idata.posterior.stack(s=("chain", "draw")).transpose("s", ...)
     m = model.data.sites.index("Utrecht")
     base = post["alpha"].values[:, [m]] + post["gamma"].values @ x_c[site_c == m].T
@@ -276,7 +285,7 @@ def test_bin_covariates(people):
     assert set(binned.age) == {"[18, 30)", "[30, 45)", "[45, 67)"}
     assert binned.age.notna().all() and binned.prior_earnings.notna().all()
     model = _model(binned, covariates=["age", "basic_qualification", "household_type"])
-    assert model._patterns["collapsed"]
+    assert model.cells.collapsed
     with pytest.raises(pw.DataError, match="'household_type' is not numeric"):
         pw.bin_covariates(people, ["household_type"])
     with pytest.raises(pw.DataError, match="'income' not found"):
@@ -294,9 +303,9 @@ def test_parameterisation_choice(people):
     assert "beta" in {v.name for v in centred.model.free_RVs}
     assert "centered" in repr(centred)
     # a different graph must never reuse another's compiled sampler
-    keys = {m._structure_key() for m in (default, noncentred, centred)}
+    keys = {m.structure_key() for m in (default, noncentred, centred)}
     assert len(keys) == 3
-    assert _model(people)._structure_key() == default._structure_key()
+    assert _model(people).structure_key() == default.structure_key()
     with pytest.raises(pw.DataError, match="parameterization='auto' is not allowed"):
         _model(people, parameterization="auto")
 

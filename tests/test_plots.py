@@ -9,7 +9,9 @@ from pwbayes.plots.forest import plot_forest
 def test_forest_one_panel_per_arm(fake_example_result):
     fig = plot_forest(fake_example_result)
     axes = [ax for ax in fig.axes if ax.axison]
-    assert [ax.get_title().replace("\n", " ") for ax in axes] == fake_example_result.config["arms"]
+    assert [ax.get_title().replace("\n", " ") for ax in axes] == list(
+        fake_example_result.record.model.arms
+    )
     # Utrecht/Groningen/Wageningen + pooled + new site for the single-component arms
     ticks = [t.get_text() for t in axes[5].get_yticklabels()]
     assert ticks == ["Utrecht", "Groningen", "Wageningen", "pooled", "new site"]

@@ -10,8 +10,8 @@ from helpers import COLUMNS, fake_result
 from scipy import stats
 
 import pwbayes as pw
-from pwbayes.diagnostics import check_convergence, diagnose
-from pwbayes.results import hdi
+from pwbayes.intervals import hdi
+from pwbayes.postprocess.diagnostics import check_convergence, diagnose
 
 EFFECT_COLUMNS = [
     "level",
@@ -103,7 +103,7 @@ def test_no_pooling_has_no_pooled_rows(example_data):
 
 def test_heterogeneity_table(fake_example_result):
     het = fake_example_result.heterogeneity()
-    assert list(het.component) == fake_example_result.config["components"]
+    assert list(het.component) == list(fake_example_result.record.model.components)
     assert (het.hdi_low >= 0).all()
 
 
@@ -112,14 +112,14 @@ def test_save_load_roundtrip(fake_example_result, tmp_path):
     loaded = pw.load_result(path)
     pd.testing.assert_frame_equal(loaded.effects(), fake_example_result.effects())
     assert loaded.priors == fake_example_result.priors
-    assert loaded.config["rows"] == fake_example_result.config["rows"]
+    assert loaded.record == fake_example_result.record
     assert loaded.note == fake_example_result.note
 
 
 def test_load_foreign_file(tmp_path):
     idata = az.from_dict(posterior={"x": np.zeros((1, 10))})
     idata.to_netcdf(str(tmp_path / "x.nc"), engine="h5netcdf")
-    with pytest.raises(pw.DataError, match="not written by pwbayes"):
+    with pytest.raises(pw.RecordError, match="not written by pwbayes"):
         pw.load_result(tmp_path / "x.nc")
 
 
@@ -133,7 +133,7 @@ def test_convergence_warning_names_parameter():
     )
     report = diagnose(idata, ["mu", "tau"])
     with pytest.warns(pw.ConvergenceWarning) as rec:
-        problems = check_convergence(report)
+        problems = check_convergence(report).problems
     assert len(rec) == 1
     text = str(rec[0].message)
     assert "R-hat of 'tau'" in text and "4 divergent" in text and "target_accept" in text
@@ -148,4 +148,4 @@ def test_no_warning_when_healthy():
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert check_convergence(diagnose(idata, ["mu"])) == []
+        assert check_convergence(diagnose(idata, ["mu"])).problems == ()

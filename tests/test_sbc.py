@@ -6,8 +6,8 @@ import pytest
 import xarray as xr
 
 import pwbayes as pw
+from pwbayes.checks.sbc import N_RANK_DRAWS, _ranks, sbc_person, sbc_summary, uniformity
 from pwbayes.plots.sbc import plot_ranks
-from pwbayes.sbc import N_RANK_DRAWS, _ranks, sbc_person, sbc_summary, uniformity
 
 
 def test_ranks_count_thinned_draws_below_the_truth():
@@ -21,13 +21,17 @@ def test_ranks_count_thinned_draws_below_the_truth():
 
 def test_uniformity_accepts_uniform_and_rejects_skewed_ranks():
     rng = np.random.default_rng(0)
-    uniform = {"ranks": {"mu": rng.integers(0, 100, (500, 3))}, "n_rank_draws": 99}
+    uniform = {
+        "ranks": {"mu": rng.integers(0, 100, (500, 3))},
+        "labels": {"mu": ["mu[0]", "mu[1]", "mu[2]"]},
+        "n_rank_draws": 99,
+    }
     tests = uniformity(uniform, bins=10)
     assert list(tests.parameter) == ["mu[0]", "mu[1]", "mu[2]"]
     assert tests.p_value.min() > 0.01 / 3
     # an over-confident posterior puts the truth in the tails
     tails = rng.choice(np.r_[0:10, 90:100], size=(500, 1))
-    skewed = {"ranks": {"tau": tails}, "n_rank_draws": 99}
+    skewed = {"ranks": {"tau": tails}, "labels": {"tau": ["tau"]}, "n_rank_draws": 99}
     assert uniformity(skewed, bins=10).p_value.iloc[0] < 1e-10
     with pytest.raises(ValueError, match="must divide"):
         uniformity(uniform, bins=7)

@@ -74,7 +74,7 @@ def test_small_cells_are_suppressed_and_listed():
         if arm == "control" or (site == "Groningen"):
             continue  # whole site dropped / not a Groningen register arm
         label = f"site={site}, arm={arm}, distance_to_labour_market={level}"
-        assert label in est.attrs["suppressed"], label
+        assert f"suppressed (fewer than 10 persons): {label}" in est.attrs["suppressed"], label
     bigger = pw.subgroup_estimates(
         pop, outcome="work_gt_8h", subgroup="distance_to_labour_market", min_cell=25, **COMMON
     )

@@ -61,9 +61,9 @@ def test_model_has_visible_subgroup_terms_and_coordinates(model):
     # the subgroup variables are also covariates (main effects), as indicators
     assert "basic_qualification[True]" in model.data.covariates
     assert "distance_to_labour_market[small]" in model.data.covariates
-    cfg = model.config()
-    assert cfg["subgroups"]["levels"]["distance_to_labour_market"] == ["large", "medium", "small"]
-    assert cfg["disclosure"] == {"min_cell": 10, "suppressed": []}
+    record = model.model_record()
+    assert record.subgroups.levels["distance_to_labour_market"] == ("large", "medium", "small")
+    assert model.disclosure.notes == () and model.disclosure.min_cell == 10
 
 
 def test_by_site_terms_and_per_component_prior(people):
@@ -118,7 +118,7 @@ def test_likelihood_equals_direct_bernoulli_computation(people, collapse):
     )
     loglik, alpha, beta, gamma, delta, delta_site = fn(point)
     d = m.data
-    sub = m._layout
+    sub = m.subgroup_layout
     offsets = np.cumsum([0, *sub.shape[:-1]])
     eta = alpha[d.site_index] + d.x @ gamma
     for i in range(len(d.y)):
@@ -251,7 +251,7 @@ def test_subgroup_forest_plot(model, people):
 def test_a_cell_of_nine_never_appears_in_any_output(small_cell_data, tmp_path):
     m = PersonModel(small_cell_data, **COLS, subgroups=["basic_qualification"])
     result = fake_person_result(m)
-    notes = result.config["disclosure"]["suppressed"]
+    notes = list(result.record.disclosure.suppressed)
     assert notes == [
         "suppressed (fewer than 10 persons): site=Utrecht, arm=Extra Hulp, basic_qualification=True"
     ]
@@ -285,9 +285,9 @@ def test_a_cell_of_nine_never_appears_in_any_output(small_cell_data, tmp_path):
     assert np.isfinite(post["theta_sub_pp"].sel(arm="Extra Hulp", site="Wageningen")).all()
     assert set(back.idata.groups()) == {"posterior", "sample_stats", "observed_data",
                                         "constant_data"}  # fmt: skip
-    assert back.idata.observed_data["y"].size == len(back.config["rows"]["site"])
+    assert back.idata.observed_data["y"].size == len(back.record.model.rows)
     assert not shows(back.effects(), *hidden)
-    assert json.loads(json.dumps(back.config["disclosure"]))["suppressed"] == notes
+    assert json.loads(back.record.to_json())["disclosure"]["suppressed"] == notes
 
 
 def test_small_overall_cell_hides_its_site_arm_rows(people):
@@ -299,11 +299,11 @@ def test_small_overall_cell_hides_its_site_arm_rows(people):
     eff = result.effects()
     assert not ((eff.site == "Utrecht") & (eff.arm == "Extra Hulp")).any()
     assert not ((eff.site == "Utrecht") & (eff.component == "extra_hulp")).any()
-    rows = result.config["rows"]
-    k = [i for i, (s, a) in enumerate(zip(rows["site"], rows["arm"], strict=True))
-         if (s, a) == ("Utrecht", "Extra Hulp")]  # fmt: skip
-    assert rows["estimate"][k[0]] is None and rows["se"][k[0]] is None
-    assert "site=Utrecht, arm=Extra Hulp" in result.config["disclosure"]["suppressed"][0]
+    row = next(r for r in result.record.model.rows if (r.site, r.arm) == ("Utrecht", "Extra Hulp"))
+    assert row.estimate is None and row.se is None
+    assert np.isnan(result.idata.observed_data["y"].sel(row="Utrecht: Extra Hulp"))
+    assert np.isnan(result.idata.constant_data["se"].sel(row="Utrecht: Extra Hulp"))
+    assert "site=Utrecht, arm=Extra Hulp" in result.record.disclosure.suppressed[0]
     table = pw.site_estimates(data, outcome="work_gt_8h")
     assert not ((table.site == "Utrecht") & (table.arm == "Extra Hulp")).any()
     assert table.attrs["suppressed"] == [
@@ -329,7 +329,7 @@ def test_utrecht_like_heterogeneity_is_recovered_at_the_default_size():
     pop = pw.examples.simulate_participants(3, effects=EFFECTS, heterogeneity="utrecht")
     m = PersonModel(pop.data, **COLS, covariates=["age", "female"], subgroups=SUBGROUPS)
     fit = m.fit(random_seed=3, progress=False)
-    assert fit.diagnostics["divergences"] <= 2
+    assert fit.diagnostics.divergences <= 2
     refs = {"basic_qualification": "True", "distance_to_labour_market": "large"}
     con = fit.subgroup_contrasts(reference=refs)
     pooled = con[con.site.isna() & con.component.notna()].set_index(
@@ -352,7 +352,7 @@ def test_utrecht_like_heterogeneity_is_recovered_at_the_default_size():
 @pytest.mark.slow
 def test_bcf_check_sees_the_built_in_difference():
     pytest.importorskip("stochtree")
-    from pwbayes.bcf import bcf_subgroup_effects
+    from pwbayes.checks.bcf import bcf_subgroup_effects
 
     pop = pw.examples.simulate_participants(3, effects=EFFECTS, heterogeneity="utrecht")
     out = bcf_subgroup_effects(
@@ -394,7 +394,7 @@ def test_percentage_points_by_level_equal_a_direct_g_computation(model):
         site_shift = beta[d.site_index[keep], c] + delta[c, cols].sum(axis=1)
         gain = expit(base + shift) - expit(base)
         site_gain = expit(base + site_shift) - expit(base)
-        for j, (var, level) in enumerate(model._layout.pairs):
+        for j, (var, level) in enumerate(model.subgroup_layout.pairs):
             v = SUBGROUPS.index(var)
             here = d.subgroup_index[keep][:, v] == model.data.subgroups[var].index(level)
             want = 100 * gain[here].mean()
@@ -414,11 +414,9 @@ def test_a_cell_without_variation_keeps_its_row_but_not_its_unpooled_estimate(pe
     quiet = (data.municipality == "Deventer") & data.arm.isin(["control", arm])
     data.loc[quiet, "work_gt_8h"] = False
     m = PersonModel(data, **COLS)
-    cfg = m.config()
-    k = [i for i, (s, a) in enumerate(zip(cfg["rows"]["site"], cfg["rows"]["arm"], strict=True))
-         if (s, a) == ("Deventer", arm)]  # fmt: skip
-    assert cfg["rows"]["se"][k[0]] is None and cfg["rows"]["estimate"][k[0]] is None
-    assert cfg["fixed_effect"] is not None
+    row = next(r for r in m.model_record().rows if (r.site, r.arm) == ("Deventer", arm))
+    assert row.se is None and row.estimate is None
     result = fake_person_result(m)
+    assert len(result.common_effect()) == len(m.data.arms)
     assert ((result.effects().site == "Deventer") & (result.effects().arm == arm)).any()
     plt.close(result.plot_forest(arms=[arm]))

@@ -9,8 +9,8 @@ import pytest
 from pytensor.gradient import verify_grad
 
 import pwbayes as pw
-from pwbayes.models import _normal_approx as approx
-from pwbayes.models._whitening import site_effects
+from pwbayes.models.person import glm
+from pwbayes.models.person.kernels.whitening_op import site_effects
 
 PERSON = {"site": "municipality", "arm": "arm", "outcome": "work_gt_8h"}
 
@@ -101,11 +101,11 @@ def test_whitened_density_is_the_noncentred_one_after_the_change_of_variables(pe
     """
     white = _model(people)
     plain = _model(people, parameterization="noncentered")
-    blocks = white._whitening["whiten_blocks"]
+    blocks = white.whitening.blocks
     n = blocks.shape[1]
     h, hvec, kmat = blocks[:, :, :n], blocks[:, :, n], blocks[:, :, n + 1 :]
-    centre, fe_var = white._whitening["mu_scaling"]
-    sites_per_component = (approx.layout_of(white.data).site_cell_map.sum(axis=0) > 0).sum(0)
+    centre, fe_var = white.whitening.mu_scaling
+    sites_per_component = (glm.layout_of(white.data).site_cell_map.sum(axis=0) > 0).sum(0)
     lp_w = white.model.compile_logp()
     lp_n = plain.model.compile_logp()
     rng = np.random.default_rng(5)
@@ -135,7 +135,7 @@ def test_stage_one_failure_falls_back_to_noncentred(people, monkeypatch):
     def fail(*args, **kwargs):
         raise pw.DataError("did not converge")
 
-    monkeypatch.setattr(approx, "glm_mode", fail)
+    monkeypatch.setattr(glm, "glm_mode", fail)
     with pytest.warns(UserWarning, match="using 'noncentered'"):
         model = _model(people)
     assert model.parameterization == "noncentered" and "z" in model.model.named_vars

@@ -6,12 +6,17 @@ accepted in the Dutch form used by the published reports
 (``"zelf_in_actie + werken_loont"``). Parts are separated by ``+``; each part
 is matched case- and whitespace-insensitively against the registry's aliases.
 
+This module also holds the one rule that decides which rows of person-level data are a
+site's comparison group (:func:`comparison_roles`), used by the models, the published
+per-site method, the subgroup estimates and the causal-forest check alike.
+
 This module needs only the standard library.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .errors import ArmError
@@ -19,8 +24,14 @@ from .errors import ArmError
 __all__ = [
     "ArmParser",
     "COMPARISON_LABELS",
+    "DEFAULT_COMPARISON",
+    "REFERENCE_LABELS",
     "arm_label",
+    "comparison_per_site",
+    "comparison_role",
+    "comparison_roles",
     "default_parser",
+    "is_reference_group",
     "known_components",
     "parse_arm",
     "register_component",
@@ -30,6 +41,13 @@ __all__ = [
 COMPARISON_LABELS = frozenset(
     {"control", "controle", "controlegroep", "comparison", "reference", "referentiegroep"}
 )
+
+#: The comparison group of every site unless the user says otherwise.
+DEFAULT_COMPARISON = "control"
+#: Labels of a random reference group of non-participants (Groningen's register outcomes):
+#: a comparison group whose members are not participants, so effects are not averaged
+#: over them.
+REFERENCE_LABELS = frozenset({"reference", "referentiegroep"})
 
 #: Display names of the built-in components, in canonical order.
 _BUILTIN = {
@@ -186,3 +204,108 @@ def known_components() -> list[str]:
 def register_component(name: str, display: str | None = None, aliases: tuple[str, ...] = ()):
     """Register a component with the default parser; see :meth:`ArmParser.register`."""
     _DEFAULT.register(name, display, aliases)
+
+
+# ---------------------------------------------------------------------------- comparison groups
+def comparison_per_site(
+    comparison: str | Mapping[str, str] | None, sites: Sequence[str]
+) -> dict[str, str]:
+    """Return the comparison group label of every site.
+
+    Parameters
+    ----------
+    comparison : str or mapping, optional
+        One label for all sites, or per site (``{"Groningen": "reference"}``; other sites
+        keep :data:`DEFAULT_COMPARISON`); ``None``: :data:`DEFAULT_COMPARISON` everywhere.
+    sites : sequence of str
+
+    Returns
+    -------
+    dict of str to str
+    """
+    if comparison is None:
+        return dict.fromkeys(sites, DEFAULT_COMPARISON)
+    if isinstance(comparison, str):
+        return dict.fromkeys(sites, comparison)
+    if isinstance(comparison, Mapping):
+        unknown = sorted(set(map(str, comparison)) - set(sites))
+        if unknown:
+            raise ArmError(f"comparison names unknown site(s) {unknown}; sites: {list(sites)}.")
+        return {s: str(comparison.get(s, DEFAULT_COMPARISON)) for s in sites}
+    raise ArmError(
+        f"comparison={comparison!r}: give a label ('control') or a mapping site -> label."
+    )
+
+
+def comparison_roles(
+    sites: Sequence[str],
+    labels: Sequence[str],
+    comparison: str | Mapping[str, str] | None = None,
+    parser: ArmParser | None = None,
+) -> list[str]:
+    """Return the role of every row of person-level data: the one comparison-group rule.
+
+    A row is its site's ``"comparison"`` group when its label has no components
+    (``control``, ``reference``...) and names the site's chosen comparison group (case,
+    spaces, ``_`` and ``-`` ignored); another group without components is ``"unused"``
+    (e.g. Groningen's control group when its reference group is chosen; it is left out);
+    every other row is in an ``"arm"``.
+
+    Parameters
+    ----------
+    sites, labels : sequence of str
+        Site and arm label of every row.
+    comparison : str or mapping, optional
+        See :func:`comparison_per_site`.
+    parser : ArmParser, optional
+        Parses the labels; default the package-wide one.
+
+    Returns
+    -------
+    list of str
+        ``"comparison"``, ``"unused"`` or ``"arm"`` per row.
+
+    Raises
+    ------
+    ArmError
+        When a label cannot be parsed, or a site has no row of its comparison group.
+    """
+    parser = parser or _DEFAULT
+    wanted = comparison_per_site(comparison, list(dict.fromkeys(sites)))
+    role = {
+        (s, lab): comparison_role(lab, wanted[s], parser)
+        for s, lab in set(zip(sites, labels, strict=True))
+    }
+    roles = [role[key] for key in zip(sites, labels, strict=True)]
+    empty = {lab: r != "arm" for (_, lab), r in role.items()}
+    found = {s for s, r in zip(sites, roles, strict=True) if r == "comparison"}
+    for site in wanted:
+        if site not in found:
+            present = sorted(
+                {
+                    normalise_label(lab)
+                    for s, lab in zip(sites, labels, strict=True)
+                    if s == site and empty[lab]
+                }
+            )
+            raise ArmError(
+                f"Site {site!r} has no comparison group {wanted[site]!r}; its comparison-type "
+                f"groups are {present or 'none'}. Every site needs one: add its control group, "
+                f"or choose another with comparison={{{site!r}: ...}}."
+            )
+    return roles
+
+
+def comparison_role(label: str, wanted: str, parser: ArmParser | None = None) -> str:
+    """Return the role of one arm label in a site whose comparison group is ``wanted``.
+
+    Returns ``"comparison"``, ``"unused"`` or ``"arm"``; see :func:`comparison_roles`.
+    """
+    if (parser or _DEFAULT).parse(label, allow_empty=True):
+        return "arm"
+    return "comparison" if normalise_label(label) == normalise_label(wanted) else "unused"
+
+
+def is_reference_group(label: str) -> bool:
+    """Whether ``label`` names a random reference group of non-participants."""
+    return normalise_label(label) in REFERENCE_LABELS

@@ -26,6 +26,18 @@ class SpecError(PwbayesError, ValueError):
     """A declarative analysis spec (TOML) is invalid."""
 
 
+class RecordError(PwbayesError, ValueError):
+    """A saved result or its record cannot be read: foreign, damaged or of another format."""
+
+
+class DisclosureError(PwbayesError, RuntimeError):
+    """An output could not be checked against the disclosure rules, so it is not released.
+
+    Raised when a posterior variable has dimensions that no small-cell rule covers: pwbayes
+    refuses to release what it cannot check rather than let it through.
+    """
+
+
 class ConvergenceWarning(UserWarning):
     """The sampler's diagnostics (R-hat, ESS, divergences) indicate a problem."""
 

@@ -10,7 +10,7 @@ on a new machine (cached on disk afterwards): on a machine's very first fit PyMC
 gives 1.2-1.4x the effective draws per second of wall time. nutpie installs from PyPI as a
 wheel and is a dependency; ``sampler="auto"`` uses it when it is importable and falls back
 to PyMC's NUTS otherwise; the sampler used is recorded in
-``result.config["sampling"]["sampler"]``. numpyro was measured and not adopted: the
+``result.record.sampling.sampler``. numpyro was measured and not adopted: the
 person model's likelihood and whitening are numba Ops with no JAX implementation, and
 on the summary model its fast first compile is outweighed by nutpie's reuse of the
 compiled sampler within a session.
@@ -107,6 +107,9 @@ def run_sampler(
 ) -> az.InferenceData:
     """Sample the posterior and return InferenceData with ``posterior`` and ``sample_stats``.
 
+    The posterior holds the model's named variables (free and deterministic), not the
+    sampler's unconstrained coordinates (``tau_log__``...).
+
     Parameters
     ----------
     model : pymc.Model
@@ -131,7 +134,7 @@ def run_sampler(
     if sampler == "nutpie":
         import nutpie
 
-        return nutpie.sample(
+        idata = nutpie.sample(
             compiled,
             draws=draws,
             tune=tune,
@@ -142,16 +145,22 @@ def run_sampler(
             progress_bar=progress,
             save_warmup=False,
         )
-    with model:
-        return pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=min(chains, os.cpu_count() or 1),
-            random_seed=random_seed,
-            target_accept=target_accept,
-            progressbar=progress,
-            compute_convergence_checks=False,
-            return_inferencedata=True,
-            idata_kwargs={"log_likelihood": False},
-        )
+    else:
+        with model:
+            idata = pm.sample(
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=min(chains, os.cpu_count() or 1),
+                random_seed=random_seed,
+                target_accept=target_accept,
+                progressbar=progress,
+                compute_convergence_checks=False,
+                return_inferencedata=True,
+                idata_kwargs={"log_likelihood": False},
+            )
+    named = [v.name for v in (*model.free_RVs, *model.deterministics)]
+    return az.InferenceData(
+        posterior=idata.posterior[[v for v in named if v in idata.posterior]],
+        sample_stats=idata.sample_stats,
+    )

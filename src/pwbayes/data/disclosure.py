@@ -1,30 +1,53 @@
-"""Statistical disclosure control: cells of fewer than ``min_cell`` persons never leave.
+"""Statistical disclosure control: the small-cell rule, the one format of its notes.
 
 CBS remote access clears an output for export only if no figure in it rests on fewer
-than 10 persons. pwbayes counts the persons in every cell it reports on (site x arm, and
-site x arm x level of each subgroup variable) and drops the rows of any table that rest on
-a small cell, with a note naming what was dropped (never the count itself). The threshold
-can be raised or lowered but not switched off silently: 0 is refused and anything below
-10 warns. This module needs pandas only.
+than 10 persons. This module owns that rule for all of pwbayes:
+
+* :func:`is_small` (``n < min_cell``) and :func:`check_min_cell` (the threshold can be
+  raised or lowered, never switched off silently: 0 is refused and below 10 warns);
+* :func:`count_text`: a count of persons as text, ``"fewer than 10"`` when it is small;
+* :func:`suppression_note`: the one format of a note naming what was suppressed (never
+  its count);
+* tables: :func:`cell_counts`, :func:`small_cells` and :func:`suppress`;
+* fits: :class:`DisclosurePolicy`, the small cells of person-level data, which the last
+  step of every fit (:mod:`pwbayes.postprocess.disclosure`) applies to every output.
+
+This module needs pandas and numpy only.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, quote_values
 
-__all__ = ["MIN_CELL", "cell_counts", "check_min_cell", "small_cells", "suppress"]
+if TYPE_CHECKING:
+    from .person import PersonData
+
+__all__ = [
+    "MIN_CELL",
+    "DisclosurePolicy",
+    "cell_counts",
+    "check_min_cell",
+    "count_text",
+    "is_small",
+    "policy_for",
+    "small_cells",
+    "suppress",
+    "suppression_note",
+]
 
 #: CBS's rule: at least this many persons behind every published figure.
 MIN_CELL = 10
 
 
-def check_min_cell(min_cell) -> int:
+def check_min_cell(min_cell: object) -> int:
     """Validate a disclosure threshold.
 
     Parameters
@@ -62,6 +85,30 @@ def check_min_cell(min_cell) -> int:
     return int(min_cell)
 
 
+def is_small(n: float, min_cell: int) -> bool:
+    """Apply the small-cell rule: whether ``n`` persons are too few to report on."""
+    return bool(n < min_cell)
+
+
+def count_text(n: int, min_cell: int = MIN_CELL) -> str:
+    """Write a count of persons as it may be shown: the number, or ``"fewer than 10"``."""
+    return f"fewer than {min_cell}" if is_small(n, min_cell) else str(int(n))
+
+
+def suppression_note(min_cell: int, cell: Mapping[str, object], also: str = "") -> str:
+    """Write a suppression note in its one format: what was suppressed and why, never the count.
+
+    ``suppression_note(10, {"site": "Utrecht", "arm": "Extra Hulp"})`` is
+    ``"suppressed (fewer than 10 persons): site=Utrecht, arm=Extra Hulp"``; ``also`` names
+    what is suppressed with the cell because it would give the cell away.
+    """
+    where = ", ".join(f"{k}={v}" for k, v in cell.items())
+    return f"suppressed (fewer than {min_cell} persons): {where}" + (
+        f"; with it {also}" if also else ""
+    )
+
+
+# ---------------------------------------------------------------------------- tables
 def cell_counts(
     data: pd.DataFrame, *, site: str, arm: str, subgroups: Sequence[str] = ()
 ) -> pd.DataFrame:
@@ -113,10 +160,17 @@ def cell_counts(
 
 
 def small_cells(counts: pd.DataFrame, min_cell: int = MIN_CELL) -> pd.DataFrame:
-    """Return the cells of :func:`cell_counts` with fewer than ``min_cell`` persons (no ``n``)."""
+    """Return the cells of :func:`cell_counts` with fewer than ``min_cell`` persons (no ``n``).
+
+    ``attrs["min_cell"]`` records the threshold, for the notes of :func:`suppress`.
+    """
     min_cell = check_min_cell(min_cell)
-    small = counts.loc[counts["n"] < min_cell, ["site", "arm", "subgroup", "subgroup_level"]]
-    return small.reset_index(drop=True)
+    small = counts.loc[
+        [is_small(n, min_cell) for n in counts["n"]], ["site", "arm", "subgroup", "subgroup_level"]
+    ]
+    small = small.reset_index(drop=True)
+    small.attrs["min_cell"] = min_cell
+    return small
 
 
 def suppress(
@@ -132,13 +186,14 @@ def suppress(
         From :func:`small_cells`.
     on : sequence of str
         Columns that identify a row's cell; a row is dropped when its values match a
-        small cell on every one of them (``site``, ``arm``, and ``subgroup`` / ``subgroup_level``
-        for subgroup tables; without them, only whole site x arm cells count).
+        small cell on every one of them (``site``, ``arm``, and ``subgroup`` /
+        ``subgroup_level`` for subgroup tables; without them, only whole site x arm cells
+        count).
 
     Returns
     -------
     (kept, notes)
-        The remaining rows and one note per suppressed cell, for captions and reports.
+        The remaining rows and one :func:`suppression_note` per suppressed cell.
     """
     on = list(on)
     missing = [c for c in on if c not in table.columns or c not in small.columns]
@@ -147,6 +202,7 @@ def suppress(
             f"suppress(on={on!r}): column(s) {quote_values(missing)} missing from the table or "
             "the small cells."
         )
+    min_cell = small.attrs.get("min_cell", MIN_CELL)
     # a table without subgroup columns rests on the whole site x arm cells
     overall = [c for c in ("subgroup", "subgroup_level") if c in small.columns and c not in on]
     if overall:
@@ -158,8 +214,143 @@ def suppress(
     drop = keys.isin(pd.MultiIndex.from_frame(cells.astype(str)))
     hit = cells[pd.MultiIndex.from_frame(cells.astype(str)).isin(keys)]
     notes = [
-        "suppressed (fewer than the minimum number of persons): "
-        + ", ".join(f"{c}={row[c]}" for c in on if row[c] != "")
+        suppression_note(min_cell, {c: row[c] for c in on if row[c] != ""})
         for _, row in hit.iterrows()
     ]
     return table.loc[~drop].reset_index(drop=True), notes
+
+
+# ---------------------------------------------------------------------------- fits
+@dataclass(frozen=True)
+class DisclosurePolicy:
+    """The small cells of one person-level data set, and what rests on them.
+
+    A site x arm quantity rests on its arm and its site's comparison group (arm ``None``);
+    a site's component effect on every arm of the site containing the component; a site's
+    intercept on its comparison group; a pooled quantity of some arms on those arms and the
+    comparison groups summed over sites (it is hidden when the comparison groups are small
+    or every one of the arms is); a covariate's coefficient on the persons with and without
+    it when it is an indicator. Cells with nobody in them count as small.
+
+    The subgroup terms of a variable sum to zero over its levels, so the others would give
+    a small level away: a pooled quantity of one level rests on every level of its
+    variable, and so does a site's when the terms vary by site (``by_site``). Held in
+    memory only: it is never saved.
+
+    Attributes
+    ----------
+    min_cell : int
+    small : frozenset
+        ``(site, arm)`` and ``(site, arm, variable, level)`` cells below ``min_cell``.
+    small_pooled : frozenset
+        ``(arm, None, None)`` and ``(arm, variable, level)`` below ``min_cell`` summed over
+        sites (arm ``None``: the comparison groups).
+    rare_covariates : frozenset
+        Covariate columns (indicators) whose rarer value holds fewer than ``min_cell``.
+    arms_of : dict
+        Per site, the arms it ran and their components.
+    levels : dict
+        The levels of each subgroup variable.
+    by_site : bool
+        Whether the subgroup terms vary by site.
+    notes : tuple of str
+        One :func:`suppression_note` per suppressed cell.
+    """
+
+    min_cell: int
+    small: frozenset
+    small_pooled: frozenset
+    rare_covariates: frozenset
+    arms_of: dict
+    levels: dict
+    by_site: bool
+    notes: tuple[str, ...]
+
+    def site_arm(self, site, arm, var=None, level=None) -> bool:
+        """Whether a site x arm quantity (of one level) rests on a small cell."""
+        if var is None:
+            return (site, arm) in self.small or (site, None) in self.small
+        levels = self.levels[var] if self.by_site else [level]
+        return any(
+            (site, arm, var, lev) in self.small or (site, None, var, lev) in self.small
+            for lev in levels
+        )
+
+    def site_component(self, site, comp, var=None, level=None) -> bool:
+        """Whether a site's component effect (of one level) rests on a small cell."""
+        arms = [a for a, comps in self.arms_of.get(site, {}).items() if comp in comps]
+        return any(self.site_arm(site, a, var, level) for a in arms)
+
+    def pooled(self, arms, var=None, level=None) -> bool:
+        """Whether a quantity pooled over sites rests on small cells only (see the class)."""
+        levels = [level] if var is None else self.levels[var]
+        return any(
+            (None, var, lev) in self.small_pooled
+            or all((a, var, lev) in self.small_pooled for a in arms)
+            for lev in levels
+        )
+
+    def covariate(self, name) -> bool:
+        """Whether a covariate's coefficient (or mean) rests on a rare indicator value."""
+        return name in self.rare_covariates
+
+
+def policy_for(data: PersonData, min_cell: int, by_site: bool = False) -> DisclosurePolicy:
+    """Find the small cells of validated person-level data (site x arm, x subgroup level).
+
+    ``by_site``: the model's subgroup terms vary by site (see :class:`DisclosurePolicy`).
+    """
+    n_sites, n_arms = len(data.sites), len(data.arms)
+    cell = data.site_index * (n_arms + 1) + data.arm_index + 1  # arm column 0: comparison
+    ran = np.bincount(cell, minlength=n_sites * (n_arms + 1)).reshape(n_sites, n_arms + 1)
+    arm_name = [None, *data.arms]
+    arms_of = {
+        s: {a: tuple(data.arm_components[a]) for j, a in enumerate(data.arms) if ran[m, j + 1]}
+        for m, s in enumerate(data.sites)
+    }
+    small: set = set()
+    pooled: set = set()
+    notes: list[str] = []
+
+    def visit(counts, tail):
+        """Record the small cells of a (sites, arms + 1) table of counts."""
+        extra = {} if not tail else {tail[0]: tail[1]}
+        every = f"every level of {tail[0]} (its terms sum to zero)" if tail else ""
+        for m, s in enumerate(data.sites):
+            for j in np.flatnonzero(ran[m]):  # cells that exist overall
+                if is_small(counts[m, j], min_cell):
+                    small.add((s, arm_name[j], *tail))
+                    what = {"arm": arm_name[j]} if j else {"comparison group": data.comparison[s]}
+                    also = every if by_site else ""
+                    notes.append(suppression_note(min_cell, {"site": s, **what, **extra}, also))
+        for j, total in enumerate(counts.sum(axis=0)):
+            if is_small(total, min_cell) and ran[:, j].any():
+                pooled.add((arm_name[j], *(tail or (None, None))))
+                what = {"arm": arm_name[j]} if j else {"comparison group": "all"}
+                cell = {"site": "all sites", **what, **extra}
+                notes.append(suppression_note(min_cell, cell, every))
+
+    visit(ran, ())
+    for v, (var, levels) in enumerate(data.subgroups.items()):
+        idx = cell * len(levels) + data.subgroup_index[:, v]
+        n = np.bincount(idx, minlength=ran.size * len(levels)).reshape(*ran.shape, -1)
+        for k, level in enumerate(levels):
+            visit(n[:, :, k], (var, level))
+    rare = set()
+    for k, name in enumerate(data.covariates):
+        raw = data.x[:, k] * data.covariate_sd[k] + data.covariate_mean[k]
+        if np.all(np.isclose(raw, 0.0) | np.isclose(raw, 1.0)):  # an indicator
+            ones = int(np.sum(raw > 0.5))
+            if is_small(min(ones, len(raw) - ones), min_cell):
+                rare.add(name)
+                notes.append(suppression_note(min_cell, {"covariate": name}))
+    return DisclosurePolicy(
+        min_cell=min_cell,
+        small=frozenset(small),
+        small_pooled=frozenset(pooled),
+        rare_covariates=frozenset(rare),
+        arms_of=arms_of,
+        levels={v: list(levels) for v, levels in data.subgroups.items()},
+        by_site=by_site,
+        notes=tuple(notes),
+    )

@@ -32,12 +32,25 @@ import pandas as pd
 from ..arms import default_parser
 from ..errors import DataError
 from . import published
+from .population_outcomes import (
+    COVARIATES,
+    REGISTER_OUTCOMES,
+    SURVEY_OUTCOMES,
+    SUSPECT_SITES,
+    UTRECHT_HETEROGENEITY,
+    characteristics,
+    check_heterogeneity,
+    readiness,
+    register_outcomes,
+    survey_outcomes,
+)
 
 __all__ = [
     "COVARIATES",
     "POPULATION_NOTE",
     "REGISTER_OUTCOMES",
     "SURVEY_OUTCOMES",
+    "UTRECHT_HETEROGENEITY",
     "SimulatedPopulation",
     "simulate_participants",
 ]
@@ -46,54 +59,6 @@ POPULATION_NOTE = (
     "SYNTHETIC person-level population made by pwbayes to match the published facts; "
     "NOT real participants"
 )
-REGISTER_OUTCOMES = ("work_gt_8h", "work_gt_27h", "earn_gt_70pct_wml")
-SURVEY_OUTCOMES = ("wellbeing_0_10", "social_trust_0_10", "job_search_hours_week")
-#: Background characteristics (the nine covariates of the published linear models).
-COVARIATES = (
-    "age",
-    "female",
-    "migration_background",
-    "basic_qualification",
-    "household_type",
-    "benefit_duration_years",
-    "prior_earnings",
-    "distance_to_labour_market",
-    "health_problems",
-)
-_SURVEY_DEFAULT_LEVEL = {
-    "wellbeing_0_10": 6.2,
-    "social_trust_0_10": 5.8,
-    "job_search_hours_week": 2.0,
-}
-_SURVEY_SD = {"wellbeing_0_10": 1.6, "social_trust_0_10": 1.8, "job_search_hours_week": 2.5}
-#: Published significant effects get this size (percentage points / points) ...
-_SIGNIFICANT_PP = 6.0
-#: ... non-significant ones this size, with the published sign.
-_NOT_SIGNIFICANT_PP = 1.5
-_SUSPECT_SITES = ("Nijmegen", "Tilburg")
-_CATEGORICAL = (
-    "basic_qualification",
-    "distance_to_labour_market",
-    "female",
-    "migration_background",
-    "health_problems",
-    "household_type",
-)
-#: ``heterogeneity="utrecht"``: extra log-odds per component and subgroup level, after the
-#: first Utrecht analyses (lower-educated participants gained more from Zelf in Actie and
-#: Extra Hulp; people far from the labour market from Extra Hulp only). The size, 1.0
-#: log-odds (about 20 percentage points at a 25% base rate), is one the experiments' own
-#: numbers resolve: at the default size a pooled difference between two levels has a
-#: standard error of about 3.7 points in the unpooled regressions, and with 0.7 log-odds
-#: the subgroup model gave P > 0.9 for the true sign in only some seeds
-#: (``docs/benchmarks.md``)
-UTRECHT_HETEROGENEITY = {
-    "zelf_in_actie": {"basic_qualification": {"False": 1.0}},
-    "extra_hulp": {
-        "basic_qualification": {"False": 1.0},
-        "distance_to_labour_market": {"large": 1.0},
-    },
-}
 
 
 @dataclass
@@ -167,83 +132,6 @@ class SimulatedPopulation:
         return pd.DataFrame(rows, columns=["component", "subgroup", "subgroup_level", "effect"])
 
 
-def _expit(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _calibrate(readiness: np.ndarray, target: float) -> float:
-    """Intercept a with mean(expit(a + readiness)) == target (bisection)."""
-    lo, hi = -15.0, 15.0
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        if _expit(mid + readiness).mean() < target:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
-
-
-def _shift_for_pp(base: np.ndarray, target_pp: float) -> float:
-    """Log-odds shift whose average probability change over ``base`` is ``target_pp``."""
-    lo, hi = -10.0, 10.0
-    p0 = _expit(base).mean()
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        if 100 * (_expit(base + mid).mean() - p0) < target_pp:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
-
-
-def _characteristics(rng, n: int) -> pd.DataFrame:
-    age = np.clip(np.round(rng.normal(42, 11, n)), 18, 66).astype(int)
-    duration = np.clip(np.round(rng.lognormal(np.log(3.5), 0.8, n), 1), 0.5, 25.0)
-    works_before = rng.random(n) < 0.3
-    prior = np.where(works_before, np.round(rng.lognormal(np.log(500), 0.7, n), -1), 0.0)
-    return pd.DataFrame(
-        {
-            "age": age,
-            "female": rng.random(n) < 0.5,
-            "migration_background": rng.random(n) < 0.45,
-            "basic_qualification": rng.random(n) < 0.40,
-            "household_type": rng.choice(
-                ["single", "single_parent", "couple"], n, p=[0.55, 0.25, 0.20]
-            ),
-            "benefit_duration_years": duration,
-            "prior_earnings": prior,
-            "distance_to_labour_market": rng.choice(
-                ["small", "medium", "large"], n, p=[0.25, 0.40, 0.35]
-            ),
-            "health_problems": rng.random(n) < 0.5,
-        }
-    )
-
-
-def _readiness(df: pd.DataFrame, rng) -> np.ndarray:
-    """Latent job readiness on the log-odds scale (plus a person-level random part)."""
-    distance = (
-        df["distance_to_labour_market"]
-        .map({"small": 0.0, "medium": -0.6, "large": -1.2})
-        .to_numpy()
-    )
-    household = (
-        df["household_type"].map({"single": 0.0, "single_parent": -0.3, "couple": 0.1}).to_numpy()
-    )
-    return (
-        0.5 * df["basic_qualification"].to_numpy()
-        - 0.5 * df["health_problems"].to_numpy()
-        - 0.2 * np.log(df["benefit_duration_years"].to_numpy())
-        + 0.7 * (df["prior_earnings"].to_numpy() > 0)
-        - 0.02 * (df["age"].to_numpy() - 42)
-        - 0.15 * df["migration_background"].to_numpy()
-        - 0.1 * df["female"].to_numpy()
-        + distance
-        + household
-        + rng.normal(0, 0.5, len(df))
-    )
-
-
 def simulate_participants(
     random_seed: int | None = None,
     effects: str | Mapping[str, float] = "published",
@@ -303,202 +191,76 @@ def simulate_participants(
             raise DataError(
                 f"effects names unknown component(s) {unknown}; known: {parser.known()}."
             )
-    extra = _check_heterogeneity(heterogeneity, effects, parser)
+    extra = check_heterogeneity(heterogeneity, effects, parser)
     rng = np.random.default_rng(random_seed)
-    design = published.municipalities()
-    levels = published.comparison_outcomes().set_index(["outcome", "municipality"])["value"]
-    found = published.findings().set_index(["outcome", "municipality", "arm"])
-
-    frames, truth_rows, comp_rows, sub_rows = [], [], [], []
-    next_id = 0
-    for _, mrow in design.iterrows():
+    ctx = {
+        "parser": parser,
+        "effects": effects,
+        "extra": extra,
+        "rng": rng,
+        "levels": published.comparison_outcomes().set_index(["outcome", "municipality"])["value"],
+        "found": published.findings().set_index(["outcome", "municipality", "arm"]),
+    }
+    out: dict[str, list] = {"truth": [], "components": [], "subgroups": []}
+    frames = []
+    for _, mrow in published.municipalities().iterrows():
+        people, arms = _site_people(mrow, size, rng, sum(len(f) for f in frames))
         site = mrow["municipality"]
-        arms = [a.strip() for a in mrow["arms"].split(";")]
-        participants = mrow["participants_cpb2022"] if site == "Deventer" else mrow["participants"]
-        n_group = max(2, int(round(participants / (len(arms) + 1) * size)))
-        groups = ["control"] + arms
-        sizes = [n_group] * len(groups)
-        if pd.notna(mrow["randomised_population"]):
-            groups.append("reference")
-            sizes.append(int(round((mrow["randomised_population"] - participants) * size)))
-        arm_col = np.repeat(groups, sizes)
-        people = _characteristics(rng, len(arm_col))
-        people.insert(0, "arm", arm_col)
-        people.insert(0, "municipality", site)
-        people.insert(0, "person_id", np.arange(next_id, next_id + len(people)))
-        next_id += len(people)
-        ready = _readiness(people, rng)
-        if suspect_controls and site in _SUSPECT_SITES:
+        ready = readiness(people, rng)
+        arm_col = people["arm"].to_numpy()
+        if suspect_controls and site in SUSPECT_SITES:
             ready = ready + 0.6 * (arm_col == "control")
-        comparison = "reference" if "reference" in groups else "control"
-        is_comp = arm_col == comparison
+        comparison = "reference" if "reference" in set(arm_col) else "control"
         participant = arm_col != "reference"
         u = rng.random(len(people))
-        site_effects = {
+        ctx["site_effects"] = {
             c: rng.normal(v, between_site_sd)
             for c, v in (effects.items() if isinstance(effects, Mapping) else [])
         }
-        prob_cap = np.ones(len(people))
-        for outcome in REGISTER_OUTCOMES:
-            a = _calibrate(ready[is_comp], levels[(outcome, site)] / 100.0)
-            base = a + ready
-            shift = np.zeros(len(people))
-            for arm in arms:
-                comps = parser.parse(arm, allow_empty=False)
-                in_arm = arm_col == arm
-                if isinstance(effects, Mapping):
-                    s = sum(site_effects.get(c, 0.0) for c in comps)
-                    if outcome == REGISTER_OUTCOMES[0]:
-                        comp_rows += [
-                            {
-                                "outcome": o,
-                                "site": site,
-                                "component": c,
-                                "effect": site_effects.get(c, 0.0),
-                            }
-                            for o in REGISTER_OUTCOMES
-                            for c in comps
-                        ]
-                else:
-                    s = _shift_for_pp(
-                        base[participant], _published_pp(found, outcome, site, arm, comps, rng)
-                    )
-                s = s + _subgroup_shift(people, extra, comps)
-                shift[in_arm] = s[in_arm]
-                truth_rows.append(
-                    {
-                        "outcome": outcome,
-                        "site": site,
-                        "arm": parser.label(comps),
-                        "effect": 100
-                        * float(
-                            (
-                                _expit(base[participant] + s[participant])
-                                - _expit(base[participant])
-                            ).mean()
-                        ),
-                    }
-                )
-            sub_rows += [
-                {
-                    "outcome": outcome,
-                    "site": site,
-                    "component": c,
-                    "subgroup": var,
-                    "subgroup_level": str(level),
-                    "effect": site_effects.get(c, 0.0) + levels_extra.get(str(level), 0.0),
-                }
-                for c, variables in extra.items()
-                for var, levels_extra in variables.items()
-                for level in sorted(people[var].astype(str).unique())
-                if any(c in parser.parse(a, allow_empty=False) for a in arms)
-            ]
-            p = np.minimum(_expit(base + shift), prob_cap)
-            people[outcome] = u < p
-            prob_cap = p if outcome == "work_gt_8h" else prob_cap
-        for outcome in SURVEY_OUTCOMES:
-            level = levels.get((outcome, site), _SURVEY_DEFAULT_LEVEL[outcome])
-            sd = _SURVEY_SD[outcome]
-            baseline = (
-                level + 0.4 * sd * (ready - ready.mean()) + rng.normal(0, 0.8 * sd, len(people))
-            )
-            effect = np.zeros(len(people))
-            for arm in arms:
-                comps = parser.parse(arm, allow_empty=False)
-                if isinstance(effects, Mapping):
-                    e = 0.5 * sum(site_effects.get(c, 0.0) for c in comps) * sd
-                else:
-                    e = _published_pp(found, outcome, site, arm, comps, rng) / 6.0 * 0.25 * sd
-                effect[arm_col == arm] = e
-                truth_rows.append(
-                    {
-                        "outcome": outcome,
-                        "site": site,
-                        "arm": parser.label(comps),
-                        "effect": float(e),
-                    }
-                )
-            control_mean = level
-            final = (
-                control_mean
-                + 0.5 * (baseline - level)
-                + effect
-                + rng.normal(0, 0.7 * sd, len(people))
-            )
-            lo, hi = (0.0, 10.0) if outcome.endswith("0_10") else (0.0, 40.0)
-            people[f"{outcome}_baseline"] = np.clip(np.round(baseline, 1), lo, hi)
-            people[outcome] = np.clip(np.round(final, 1), lo, hi)
-            # the reference group filled in no questionnaires
-            people.loc[~participant, [outcome, f"{outcome}_baseline"]] = np.nan
+        register_outcomes(people, site, arms, ready, arm_col == comparison, participant, u, ctx,
+                          out)  # fmt: skip
+        survey_outcomes(people, site, arms, ready, participant, ctx, out)
         frames.append(people)
-
-    data = pd.concat(frames, ignore_index=True)
-    data.attrs["note"] = POPULATION_NOTE
-    truth = pd.DataFrame(truth_rows)
-    truth.attrs["note"] = POPULATION_NOTE
-    comp = pd.DataFrame(comp_rows, columns=["outcome", "site", "component", "effect"])
-    comp = comp.drop_duplicates(["outcome", "site", "component"]).reset_index(drop=True)
     settings = {
         "random_seed": random_seed,
         "effects": effects if isinstance(effects, str) else dict(effects),
         "size": size,
         "between_site_sd": between_site_sd,
         "suspect_controls": suspect_controls,
+        "heterogeneity": extra or None,
     }
-    settings["heterogeneity"] = extra or None
+    return _assemble(frames, out, settings)
+
+
+def _site_people(mrow: pd.Series, size: float, rng, first_id: int) -> tuple[pd.DataFrame, list]:
+    """One site's persons: groups of the published sizes, with their characteristics."""
+    site = mrow["municipality"]
+    arms = [a.strip() for a in mrow["arms"].split(";")]
+    participants = mrow["participants_cpb2022"] if site == "Deventer" else mrow["participants"]
+    n_group = max(2, int(round(participants / (len(arms) + 1) * size)))
+    groups = ["control"] + arms
+    sizes = [n_group] * len(groups)
+    if pd.notna(mrow["randomised_population"]):
+        groups.append("reference")
+        sizes.append(int(round((mrow["randomised_population"] - participants) * size)))
+    arm_col = np.repeat(groups, sizes)
+    people = characteristics(rng, len(arm_col))
+    people.insert(0, "arm", arm_col)
+    people.insert(0, "municipality", site)
+    people.insert(0, "person_id", np.arange(first_id, first_id + len(people)))
+    return people, arms
+
+
+def _assemble(frames: list, out: dict, settings: dict) -> SimulatedPopulation:
+    data = pd.concat(frames, ignore_index=True)
+    data.attrs["note"] = POPULATION_NOTE
+    truth = pd.DataFrame(out["truth"])
+    truth.attrs["note"] = POPULATION_NOTE
+    comp = pd.DataFrame(out["components"], columns=["outcome", "site", "component", "effect"])
+    comp = comp.drop_duplicates(["outcome", "site", "component"]).reset_index(drop=True)
     sub = pd.DataFrame(
-        sub_rows, columns=["outcome", "site", "component", "subgroup", "subgroup_level", "effect"]
+        out["subgroups"],
+        columns=["outcome", "site", "component", "subgroup", "subgroup_level", "effect"],
     )
     sub.attrs["note"] = POPULATION_NOTE
     return SimulatedPopulation(data, truth, comp, settings, sub)
-
-
-def _check_heterogeneity(heterogeneity, effects, parser) -> dict:
-    """Validate ``heterogeneity``; return ``{component: {variable: {str(level): extra}}}``."""
-    if heterogeneity is None:
-        return {}
-    if isinstance(heterogeneity, str):
-        if heterogeneity != "utrecht":
-            raise DataError(
-                f"heterogeneity={heterogeneity!r} is not a preset; use 'utrecht' or a mapping "
-                "{component: {subgroup variable: {level: extra log-odds}}}."
-            )
-        heterogeneity = UTRECHT_HETEROGENEITY
-    if not isinstance(effects, Mapping):
-        raise DataError(
-            "heterogeneity needs additive effects, e.g. effects={'extra_hulp': 0.3}; the "
-            "published effects are calibrated per arm in percentage points."
-        )
-    out = {}
-    for comp, variables in heterogeneity.items():
-        if comp not in parser.known():
-            raise DataError(
-                f"heterogeneity names unknown component {comp!r}; known: {parser.known()}."
-            )
-        for var, levels in variables.items():
-            if var not in _CATEGORICAL:
-                raise DataError(
-                    f"heterogeneity: {var!r} is not a categorical characteristic of the "
-                    f"synthetic population; use one of {list(_CATEGORICAL)}."
-                )
-            out.setdefault(comp, {})[var] = {str(k): float(v) for k, v in levels.items()}
-    return out
-
-
-def _subgroup_shift(people: pd.DataFrame, extra: dict, comps) -> np.ndarray:
-    """Extra log-odds of each person for an arm with components ``comps``."""
-    shift = np.zeros(len(people))
-    for c in comps:
-        for var, levels in extra.get(c, {}).items():
-            shift += people[var].astype(str).map(levels).fillna(0.0).to_numpy()
-    return shift
-
-
-def _published_pp(found, outcome, site, arm, comps, rng) -> float:
-    key = (outcome, site, arm)
-    if key in found.index:
-        row = found.loc[key]
-        size = _SIGNIFICANT_PP if row["significant_90"] == "yes" else _NOT_SIGNIFICANT_PP
-        sign = {"positive": 1.0, "negative": -1.0}.get(row["direction"])
-        return size * (sign if sign is not None else rng.choice([-1.0, 1.0]))
-    return float(len(comps)) * 1.0 * rng.choice([-1.0, 1.0])

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..arms import ArmParser, default_parser
-from .disclosure import MIN_CELL, check_min_cell
+from .disclosure import MIN_CELL, check_min_cell, is_small, suppression_note
 from .person import PersonData, validate_person
 
 __all__ = ["estimates_from", "site_estimates"]
@@ -91,17 +91,23 @@ def _site_estimates(
         comparison=comparison,
         missing=missing,
         parser=parser,
+        min_cell=min_cell,
     )
     table = estimates_from(pdata, family=family, note=data.attrs.get("note"))
     if table.empty:
         table.attrs.update(min_cell=min_cell, suppressed=[])
         return table
-    small = (table["n_arm"] < min_cell) | (table["n_comparison"] < min_cell)
+    small = np.array(
+        [
+            is_small(a, min_cell) or is_small(c, min_cell)
+            for a, c in zip(table["n_arm"], table["n_comparison"], strict=True)
+        ]
+    )
     out = table.loc[~small].reset_index(drop=True)
     out.attrs = dict(table.attrs)
     out.attrs["min_cell"] = min_cell
     out.attrs["suppressed"] = [
-        f"suppressed (fewer than {min_cell} persons): site={s}, arm={a}"
+        suppression_note(min_cell, {"site": s, "arm": a})
         for s, a in zip(table.loc[small, "site"], table.loc[small, "arm"], strict=True)
     ]
     return out

@@ -20,9 +20,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..arms import ArmParser, default_parser
+from ..arms import ArmParser, comparison_per_site, comparison_role, default_parser
 from ..errors import DataError, quote_values
-from .disclosure import MIN_CELL, cell_counts, check_min_cell
+from .disclosure import (
+    MIN_CELL,
+    cell_counts,
+    check_min_cell,
+    count_text,
+    is_small,
+    suppression_note,
+)
 from .site_estimates import _site_estimates
 from .subgroups import MAX_LEVELS, bin_subgroups, ordered_levels
 
@@ -89,7 +96,7 @@ def subgroup_estimates(
     data = bin_subgroups(data, [subgroup], None if bins is None else {subgroup: bins})
     values = data[subgroup]
     if values.isna().any():
-        n_missing = int(values.isna().sum())
+        n_missing = count_text(int(values.isna().sum()), min_cell)
         if missing != "drop":
             raise DataError(
                 f"column {subgroup!r} has {n_missing} missing value(s); fill them in or pass "
@@ -99,15 +106,17 @@ def subgroup_estimates(
             f"dropped {n_missing} row(s) with a missing {subgroup!r}.", UserWarning, stacklevel=2
         )
     levels = ordered_levels(values)
+    parser = parser or default_parser()
     tables, suppressed = [], []
     for level in levels:
         rows, notes = _without_small_cells(
-            data.loc[values.astype(str) == level], site, arm, comparison, min_cell
-        )
-        suppressed += [f"{note}, {subgroup}={level}" for note in notes]
+            data.loc[values.astype(str) == level], site, arm, comparison, min_cell, parser,
+            {subgroup: level},
+        )  # fmt: skip
+        suppressed += notes
         try:
             table = _site_estimates(rows, outcome, site, arm, covariates, family, comparison,
-                                    missing, parser or default_parser(), min_cell)  # fmt: skip
+                                    missing, parser, min_cell)  # fmt: skip
         except DataError as err:
             raise DataError(f"within {subgroup}={level}: {err}") from None
         if table.empty:
@@ -122,7 +131,10 @@ def subgroup_estimates(
         )
     out = pd.concat(tables, ignore_index=True)
     # cells were dropped before fitting; this guards the counts as reported
-    out = out.loc[(out["n_arm"] >= min_cell) & (out["n_comparison"] >= min_cell)]
+    out = out.loc[
+        [not (is_small(a, min_cell) or is_small(c, min_cell))
+         for a, c in zip(out["n_arm"], out["n_comparison"], strict=True)]
+    ]  # fmt: skip
     out = out.reset_index(drop=True)
     out.attrs["suppressed"] = suppressed
     out.attrs["levels"] = [str(v) for v in levels]
@@ -132,26 +144,24 @@ def subgroup_estimates(
     return out
 
 
-def _without_small_cells(rows: pd.DataFrame, site, arm, comparison, min_cell):
+def _without_small_cells(rows: pd.DataFrame, site, arm, comparison, min_cell, parser, extra):
     """Drop the small cells before anything is estimated; return the rows and notes.
 
     Site x arm cells of fewer than ``min_cell`` persons go; a site goes entirely when its
-    comparison group is small.
+    comparison group (:func:`~pwbayes.arms.comparison_role`) is small.
     """
     counts = cell_counts(rows, site=site, arm=arm)
-    small = counts.loc[counts["n"] < min_cell, ["site", "arm"]]
+    small = counts.loc[[is_small(n, min_cell) for n in counts["n"]], ["site", "arm"]]
+    wanted = comparison_per_site(comparison, list(pd.unique(counts["site"])))
     notes, drop = [], pd.Series(False, index=rows.index)
     for s, a in small.itertuples(index=False):
-        if isinstance(comparison, Mapping):
-            comp = comparison.get(s, "control")
+        in_site = rows[site].astype(str) == s
+        if comparison_role(a, wanted[s], parser) == "comparison":
+            drop |= in_site
+            notes.append(suppression_note(min_cell, {"site": s, "comparison group": a, **extra}))
         else:
-            comp = comparison or "control"
-        if str(a).strip().lower() == str(comp).lower():
-            drop |= rows[site].astype(str) == s
-            notes.append(f"site={s} (comparison group {a} too small)")
-        else:
-            drop |= (rows[site].astype(str) == s) & (rows[arm].astype(str) == a)
-            notes.append(f"site={s}, arm={a}")
+            drop |= in_site & (rows[arm].astype(str) == a)
+            notes.append(suppression_note(min_cell, {"site": s, "arm": a, **extra}))
     return rows.loc[~drop], notes
 
 

@@ -3,20 +3,23 @@
 Shared by the unpooled :func:`~pwbayes.subgroup_estimates` and the subgroup terms of
 :class:`~pwbayes.PersonModel`, so both see the same levels. A subgroup variable is
 categorical or boolean; a numeric one with more than :data:`MAX_LEVELS` distinct values is
-cut into quartiles (:func:`~pwbayes.bin_covariates`) unless the user gives bins. This
-module needs pandas only.
+cut into quartiles (:func:`~pwbayes.bin_covariates`) unless the user gives bins.
+:class:`SubgroupLayout` indexes the combinations of levels that the person model's
+likelihood and its post-processing share. This module needs pandas and numpy only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError, quote_values
-from .person import bin_covariates, level_order
+from .covariates import bin_covariates, level_order
 
-__all__ = ["MAX_LEVELS", "bin_subgroups", "level_order", "ordered_levels"]
+__all__ = ["MAX_LEVELS", "SubgroupLayout", "bin_subgroups", "level_order", "ordered_levels"]
 
 #: A numeric subgroup variable with more distinct values than this is cut into quartiles.
 MAX_LEVELS = 6
@@ -74,3 +77,61 @@ def bin_subgroups(
 def ordered_levels(values: pd.Series) -> list[str]:
     """Return the distinct non-missing values of ``values`` as text, in :func:`level_order`."""
     return sorted({str(v) for v in values.dropna()}, key=level_order)
+
+
+@dataclass(frozen=True)
+class SubgroupLayout:
+    """Subgroup variables, their levels and the combinations of levels.
+
+    Attributes
+    ----------
+    levels : dict of str to list of str
+        Levels of each variable, in order.
+    """
+
+    levels: dict[str, list[str]]
+
+    @property
+    def variables(self) -> list[str]:
+        """Subgroup variables, in order."""
+        return list(self.levels)
+
+    @property
+    def labels(self) -> list[str]:
+        """Coordinate ``subgroup``: ``"variable: level"`` for every level of every variable."""
+        return [f"{v}: {lev}" for v, levels in self.levels.items() for lev in levels]
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """``(variable, level)`` of every entry of :attr:`labels`."""
+        return [(v, lev) for v, levels in self.levels.items() for lev in levels]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Number of levels of each variable."""
+        return tuple(len(v) for v in self.levels.values())
+
+    @property
+    def n_groups(self) -> int:
+        """Number of combinations of levels."""
+        return int(np.prod(self.shape))
+
+    def group_of(self, subgroup_index: np.ndarray) -> np.ndarray:
+        """Return the combination index of rows given their level in each variable."""
+        return np.ravel_multi_index(tuple(subgroup_index.T), self.shape).astype(int)
+
+    def selector(self) -> np.ndarray:
+        """Return the 0/1 ``(combinations, levels)`` matrix of the levels in each combination."""
+        combos = np.array(np.unravel_index(np.arange(self.n_groups), self.shape)).T
+        out = np.zeros((self.n_groups, len(self.labels)))
+        start = 0
+        for v, n in enumerate(self.shape):
+            out[np.arange(self.n_groups), start + combos[:, v]] = 1.0
+            start += n
+        return out
+
+    def members(self, variable: str, level: str, groups: np.ndarray) -> np.ndarray:
+        """Boolean mask over ``groups`` (combination indices): those with this level."""
+        v = self.variables.index(variable)
+        combos = np.array(np.unravel_index(groups, self.shape)).T
+        return combos[:, v] == self.levels[variable].index(level)

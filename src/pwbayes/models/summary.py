@@ -14,8 +14,8 @@ because all arms of a site are compared with the same comparison group.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,16 +24,19 @@ import pymc as pm
 from ..arms import ArmParser, default_parser
 from ..data.validate import SummaryData, validate_summary
 from ..errors import DataError
-from ..priors import Prior, default_priors, resolve_priors
-from ..results import SummaryResult, add_derived_quantities
-from ._common import check, prior_rv, sample
+from ..priors import default_priors, resolve_priors
+from ..record import ModelRecord, Row, SummarySection
+from .base import ModelBase, prior_rv
+
+if TYPE_CHECKING:
+    from ..results import SummaryResult
 
 __all__ = ["POOLING", "SummaryModel"]
 
 POOLING = ("partial", "none", "full")
 
 
-class SummaryModel:
+class SummaryModel(ModelBase):
     """Hierarchical model of effect estimates (one row per site x arm).
 
     Building the model validates the data and sets the priors; nothing is sampled
@@ -117,20 +120,14 @@ class SummaryModel:
             used.append("interaction")
         if self.bias_sites:
             used.append("bias")
-        self._defaults = default_priors(self.data.rows["se"])
-        self._priors = resolve_priors(priors, self._defaults, used, self.data.components)
-        self._model: pm.Model | None = None
-        self._compiled: dict[str, object] = {}
+        self._priors = resolve_priors(
+            priors, default_priors(self.data.rows["se"]), used, self.data.components
+        )
+        self._model = None
+
+    CHECKED = ("mu", "tau", "z", "beta", "theta", "interaction", "bias")
 
     # ------------------------------------------------------------------ inspection
-    @property
-    def priors(self) -> dict[str, Prior]:
-        """The priors in force (defaults merged with user overrides), before any sampling."""
-        out = dict(self._priors.base)
-        for var, comps in self._priors.per_component.items():
-            out.update({f"{var}[{c}]": p for c, p in comps.items()})
-        return out
-
     @property
     def coords(self) -> dict[str, list[str]]:
         """Coordinates of the model's dims, with the real site, component and arm names."""
@@ -145,13 +142,6 @@ class SummaryModel:
         if self.bias_sites:
             coords["bias_site"] = self.bias_sites
         return coords
-
-    @property
-    def model(self) -> pm.Model:
-        """The PyMC model (built on first access; never sampled here)."""
-        if self._model is None:
-            self._model = self._build()
-        return self._model
 
     def __repr__(self) -> str:
         d = self.data
@@ -171,39 +161,35 @@ class SummaryModel:
             lines.append(f"  note: {self.note}")
         return "\n".join(lines)
 
-    def config(self) -> dict:
-        """Everything needed to describe (and save) the model, JSON-serialisable."""
+    def model_record(self) -> ModelRecord:
+        """Describe the model: data layout, options and priors in force."""
         d = self.data
-        return {
-            "model": "SummaryModel",
-            "columns": d.columns,
-            "pooling": self.pooling,
-            "interactions": self.interactions,
-            "suspect_action": self.suspect_action,
-            "suspect_rows": _row_names(d.rows[d.rows["suspect"]]),
-            "excluded_rows": _row_names(d.excluded),
-            "bias_sites": self.bias_sites,
-            "priors": self._priors.to_dict(),
-            "prior_table": {k: repr(v) for k, v in self.priors.items()},
-            "note": self.note,
-            "sites": d.sites,
-            "components": d.components,
-            "arms": d.arms,
-            "arm_components": {a: list(c) for a, c in d.arm_components.items()},
-            "component_labels": {c: self.parser.components.get(c, c) for c in d.components},
-            "rows": d.rows.to_dict(orient="list"),
-            "excluded": d.excluded.to_dict(orient="list"),
-            "fixed_effect": fixed_effect_reference(d, self._reference_prior()),
-        }
+        return ModelRecord(
+            kind="SummaryModel",
+            note=self.note,
+            columns=dict(d.columns),
+            scale="outcome scale",
+            pooling=self.pooling,
+            sites=tuple(d.sites),
+            components=tuple(d.components),
+            component_labels={c: self.parser.components.get(c, c) for c in d.components},
+            arms=tuple(d.arms),
+            arm_components={a: tuple(c) for a, c in d.arm_components.items()},
+            rows=_rows(d.rows),
+            priors=self._priors.to_dict(),
+            summary=SummarySection(
+                interactions=self.interactions,
+                suspect_action=self.suspect_action,
+                suspect_rows=tuple(_row_names(d.rows[d.rows["suspect"]])),
+                excluded_rows=_rows(d.excluded),
+                bias_sites=tuple(self.bias_sites),
+            ),
+        )
 
-    def _reference_prior(self) -> Prior:
-        user = self._priors.base.get("mu")
-        return user if user is not None and user.dist == "Normal" else self._defaults["mu"]
-
-    def _structure_key(self) -> str:
-        """Identify the model graph up to the values of ``estimate`` and ``se``."""
+    def _structure_parts(self) -> tuple:
+        """Identify the graph up to the values of ``estimate`` and ``se``."""
         d = self.data
-        parts = (
+        return (
             self.pooling,
             self.interactions,
             sorted((k, tuple(v)) for k, v in self.coords.items()),
@@ -213,7 +199,6 @@ class SummaryModel:
             d.design.tobytes(),
             d.rows["suspect"].to_numpy().tobytes(),
         )
-        return hashlib.sha256(repr(parts).encode()).hexdigest()
 
     # ------------------------------------------------------------------ building
     def _build(self) -> pm.Model:
@@ -263,7 +248,7 @@ class SummaryModel:
             pm.Normal("y", mu=mean, sigma=se, observed=y, dims="row")
         return model
 
-    def _data_values(self) -> dict:
+    def data_values(self) -> dict:
         """Return the current values of the ``pm.Data`` containers (swapped into a sampler)."""
         return {
             "estimate": self.data.rows["estimate"].to_numpy(),
@@ -303,51 +288,26 @@ class SummaryModel:
         Returns
         -------
         SummaryResult
-            With ``.idata``, ``.effects()``, ``.plot_forest()``, ``.save()``; convergence
-            problems are reported by one :class:`~pwbayes.ConvergenceWarning`.
+            With ``.idata``, ``.record``, ``.effects()``, ``.plot_forest()``, ``.save()``;
+            convergence problems are reported by one :class:`~pwbayes.ConvergenceWarning`.
         """
-        idata, config = sample(
-            self,
-            data=self._data_values(),
-            sampler=sampler,
+        return self._fit(  # type: ignore[return-value]
             draws=draws,
             tune=tune,
             chains=chains,
             random_seed=random_seed,
             target_accept=target_accept,
+            sampler=sampler,
             progress=progress,
         )
-        idata = add_derived_quantities(idata, config, random_seed)
-        check(idata, config, ("mu", "tau", "z", "beta", "theta", "interaction", "bias"))
-        return SummaryResult(idata, config)
 
 
 def _row_names(rows: pd.DataFrame) -> list[str]:
     return [f"{s}: {a}" for s, a in zip(rows["site"], rows["arm"], strict=True)]
 
 
-def fixed_effect_reference(data: SummaryData, mu_prior: Prior) -> dict:
-    """Exact posterior of the fully pooled (common-effect) model, per arm.
-
-    The conjugate normal linear model ``y ~ Normal(X mu, diag(s^2))`` with
-    ``mu ~ Normal(0, sd0)`` (``sd0`` from the default ``mu`` prior): no sampling needed.
-    Serves as the "fully pooled" reference in forest plots.
-
-    Returns
-    -------
-    dict
-        ``{"arm": [...], "mean": [...], "sd": [...]}``.
-    """
-    x = data.design[data.arm_index]
-    w = 1.0 / data.rows["se"].to_numpy() ** 2
-    prior_prec = 1.0 / mu_prior.params["sigma"] ** 2
-    prec = x.T @ (x * w[:, None]) + np.eye(x.shape[1]) * prior_prec
-    cov = np.linalg.inv(prec)
-    rhs = x.T @ (w * data.rows["estimate"].to_numpy()) + prior_prec * mu_prior.params["mu"]
-    mean = cov @ rhs
-    arm_x = data.design
-    return {
-        "arm": list(data.arms),
-        "mean": (arm_x @ mean).tolist(),
-        "sd": np.sqrt(np.einsum("ac,cd,ad->a", arm_x, cov, arm_x)).tolist(),
-    }
+def _rows(rows: pd.DataFrame) -> tuple[Row, ...]:
+    return tuple(
+        Row(str(s), str(a), float(y), float(se))
+        for s, a, y, se in zip(rows["site"], rows["arm"], rows["estimate"], rows["se"], strict=True)
+    )

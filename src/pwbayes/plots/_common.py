@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import textwrap
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..results import ResultBase
 
 
 def draw_interval(ax, row, y, label, style) -> bool:
@@ -51,3 +55,15 @@ def legend_entries(axes) -> tuple[list, list[str]]:
             if lab and not lab.startswith("_"):
                 seen.setdefault(lab, h)
     return list(seen.values()), list(seen)
+
+
+def caption_of(result: ResultBase) -> str:
+    """Return the figure caption: the data's note, and how many cells were hidden."""
+    parts = [result.note] if result.note else []
+    disclosure = result.record.disclosure
+    if disclosure is not None and disclosure.suppressed:
+        parts.append(
+            f"{len(disclosure.suppressed)} cell(s) with fewer than {disclosure.min_cell} "
+            "persons suppressed (see the result's notes)"
+        )
+    return "; ".join(parts)

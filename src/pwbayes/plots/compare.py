@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import stats
 
-from ..results import HDI_PROB, SummaryResult
+from ..intervals import HDI_PROB
 from ._common import draw_interval, hide_unused, legend_entries, style_panel
+
+if TYPE_CHECKING:
+    from ..results import ResultBase
 
 __all__ = ["plot_compare"]
 
@@ -25,13 +30,13 @@ _STYLES = (
 
 def plot_compare(
     site_table: pd.DataFrame,
-    results: Mapping[str, SummaryResult],
+    results: Mapping[str, ResultBase],
     *,
     arms: Sequence[str] | None = None,
     hdi_prob: float = HDI_PROB,
     title: str | None = None,
     ncols: int = 3,
-):
+) -> Figure:
     """Compare pooled models with each site's own linear estimate, per arm.
 
     Parameters
@@ -58,52 +63,15 @@ def plot_compare(
         raise ValueError("results is empty; pass e.g. {'person-level': fit}.")
     arms = list(arms) if arms is not None else list(pd.unique(site_table["arm"]))
     effects = {name: r.effects(hdi_prob=hdi_prob) for name, r in results.items()}
-    z = stats.norm.ppf(0.5 + hdi_prob / 2)
-    offsets = np.linspace(-0.25, 0.25, len(results) + 1)
+    z = float(stats.norm.ppf(0.5 + hdi_prob / 2))
     ncols = max(1, min(ncols, len(arms)))
     nrows = math.ceil(len(arms) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.8 * ncols, 3.2 * nrows + 1.2), squeeze=False)
     for ax, arm in zip(axes.flat, arms, strict=False):
-        sites = list(site_table.loc[site_table["arm"] == arm, "site"])
-        labels = []
-        for y, site in enumerate(sites):
-            row = site_table[(site_table["site"] == site) & (site_table["arm"] == arm)].iloc[0]
-            ax.errorbar(
-                row["estimate"],
-                -y + offsets[0],
-                xerr=z * row["se"],
-                ls="none",
-                ms=5,
-                color="0.45",
-                marker="s",
-                label="site alone (linear model)",
-            )
-            for (name, eff), off, style in zip(effects.items(), offsets[1:], _STYLES, strict=False):
-                draw_interval(
-                    ax,
-                    eff[(eff.estimand == "theta") & (eff.site == site) & (eff.arm == arm)],
-                    -y + off,
-                    name,
-                    style,
-                )
-            labels.append(site)
-        y = len(sites)
-        for (name, eff), off, style in zip(effects.items(), offsets[1:], _STYLES, strict=False):
-            draw_interval(
-                ax, eff[(eff.estimand == "mu_arm") & (eff.arm == arm)], -y + off, name, style
-            )
-        labels.append("pooled")
-        style_panel(ax, labels, arm)
+        _panel(ax, arm, site_table, effects, z)
     hide_unused(axes, len(arms))
     handles, names = legend_entries(axes)
-    fig.legend(
-        handles,
-        names,
-        loc="lower center",
-        ncol=len(handles),
-        frameon=False,
-        fontsize=9,
-    )
+    fig.legend(handles, names, loc="lower center", ncol=len(handles), frameon=False, fontsize=9)
     fig.suptitle(
         title or f"Own linear estimate vs pooled models, {hdi_prob:.0%} intervals", fontsize=12
     )
@@ -113,3 +81,21 @@ def plot_compare(
     fig.supxlabel("effect (percentage points for binary outcomes)", fontsize=9, y=0.06)
     fig.tight_layout(rect=(0, 0.08, 1, 0.93))
     return fig
+
+
+def _panel(ax, arm: str, site_table: pd.DataFrame, effects: dict, z: float) -> None:
+    """One arm: each site's own estimate and the models' site and pooled effects."""
+    offsets = np.linspace(-0.25, 0.25, len(effects) + 1)
+    models = list(zip(effects.items(), offsets[1:], _STYLES, strict=False))
+    sites = list(site_table.loc[site_table["arm"] == arm, "site"])
+    for y, site in enumerate(sites):
+        row = site_table[(site_table["site"] == site) & (site_table["arm"] == arm)].iloc[0]
+        ax.errorbar(row["estimate"], -y + offsets[0], xerr=z * row["se"], ls="none", ms=5,
+                    color="0.45", marker="s", label="site alone (linear model)")  # fmt: skip
+        for (name, eff), off, style in models:
+            here = eff[(eff.estimand == "theta") & (eff.site == site) & (eff.arm == arm)]
+            draw_interval(ax, here, -y + off, name, style)
+    for (name, eff), off, style in models:
+        pooled = eff[(eff.estimand == "mu_arm") & (eff.arm == arm)]
+        draw_interval(ax, pooled, -len(sites) + off, name, style)
+    style_panel(ax, [*sites, "pooled"], arm)

@@ -1,4 +1,4 @@
-"""Rank histograms of simulation-based calibration (:mod:`pwbayes.sbc`)."""
+"""Rank histograms of simulation-based calibration (:mod:`pwbayes.checks.sbc`)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,22 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 from scipy import stats
 
 __all__ = ["plot_ranks"]
 
 
-def plot_ranks(result: dict, *, bins: int = 20, max_panels: int = 24, title: str | None = None):
+def plot_ranks(
+    result: dict, *, bins: int = 20, max_panels: int = 24, title: str | None = None
+) -> Figure:
     """One rank histogram per scalar parameter, with the 99% band of a uniform histogram.
 
     Parameters
     ----------
     result : dict
-        From :func:`pwbayes.sbc.sbc_summary` or :func:`pwbayes.sbc.sbc_person`.
+        From :func:`pwbayes.checks.sbc.sbc_summary` or :func:`~pwbayes.checks.sbc.sbc_person`
+        (``ranks``, ``labels``, ``n_rank_draws``).
     bins : int
         Bins of the ranks ``0..L`` (must divide ``L + 1``).
     max_panels : int
@@ -31,12 +35,10 @@ def plot_ranks(result: dict, *, bins: int = 20, max_panels: int = 24, title: str
     n_values = result["n_rank_draws"] + 1
     if n_values % bins:
         raise ValueError(f"bins={bins} must divide the {n_values} possible ranks.")
-    from ..sbc import scalar_labels
-
     panels = []
     for name, ranks in result["ranks"].items():
         flat = ranks.reshape(len(ranks), -1)
-        for j, label in enumerate(scalar_labels(result, name)):
+        for j, label in enumerate(result["labels"][name]):
             panels.append((j, label, flat[:, j]))
     panels = [(label, r) for _, label, r in sorted(panels, key=lambda p: p[0])][:max_panels]
     n_rep = len(panels[0][1])

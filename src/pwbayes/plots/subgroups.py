@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import stats
 
 from ..errors import DataError
-from ..results import HDI_PROB, PersonResult
-from ._common import draw_interval, hide_unused, legend_entries, style_panel
+from ..intervals import HDI_PROB
+from ._common import caption_of, draw_interval, hide_unused, legend_entries, style_panel
+
+if TYPE_CHECKING:
+    from ..results import PersonResult
 
 __all__ = ["plot_subgroups"]
 
@@ -30,7 +35,7 @@ def plot_subgroups(
     hdi_prob: float = HDI_PROB,
     title: str | None = None,
     ncols: int = 3,
-):
+) -> Figure:
     """Forest plot of the effect of each arm in each subgroup level.
 
     One panel per arm. From the top: the arm's overall effect (black), then for each
@@ -62,26 +67,27 @@ def plot_subgroups(
     -------
     matplotlib.figure.Figure
     """
-    cfg = result.config
-    if not cfg.get("subgroups"):
+    m = result.record.model
+    if m.subgroups is None:
         raise DataError("plot_subgroups needs a fit of PersonModel(..., subgroups=[...]).")
-    if site is not None and site not in cfg["sites"]:
-        raise DataError(f"site={site!r} is not in the result; sites: {cfg['sites']}.")
+    if site is not None and site not in m.sites:
+        raise DataError(f"site={site!r} is not in the result; sites: {list(m.sites)}.")
     if arms is None:
-        arms = [a for a in cfg["arms"] if len(cfg["arm_components"][a]) == 1] or cfg["arms"]
+        arms = [a for a in m.arms if len(m.arm_components[a]) == 1] or list(m.arms)
     arms = list(arms)
-    unknown = [a for a in arms if a not in cfg["arms"]]
+    unknown = [a for a in arms if a not in m.arms]
     if unknown:
-        raise DataError(f"Unknown arm(s) {unknown}; the result has arms {cfg['arms']}.")
+        raise DataError(f"Unknown arm(s) {unknown}; the result has arms {list(m.arms)}.")
     eff = result.effects(hdi_prob=hdi_prob)
     here = eff["site"].isna() if site is None else eff["site"] == site
     overall = eff[here & eff["arm"].notna() & (eff["level"] != "new_site")]
-    overall = overall[overall["estimand"].isin(["mu_arm", "theta"])]
-    sub = eff[here & (eff["level"] == "subgroup") & eff["arm"].notna()]
-    levels = cfg["subgroups"]["levels"]
-    z = stats.norm.ppf(0.5 + hdi_prob / 2)
-    raw_pooled = _pool_raw(raw, site) if raw is not None else None
-
+    tables = {
+        "overall": overall[overall["estimand"].isin(["mu_arm", "theta"])],
+        "sub": eff[here & (eff["level"] == "subgroup") & eff["arm"].notna()],
+        "raw": _pool_raw(raw, site) if raw is not None else None,
+    }
+    levels = m.subgroups.levels
+    z = float(stats.norm.ppf(0.5 + hdi_prob / 2))
     n_rows = 1 + sum(len(v) + 1 for v in levels.values())
     ncols = max(1, min(ncols, len(arms)))
     nrows = math.ceil(len(arms) / ncols)
@@ -89,27 +95,7 @@ def plot_subgroups(
         nrows, ncols, figsize=(4.8 * ncols, 0.36 * n_rows * nrows + 2.0), squeeze=False
     )
     for ax, arm in zip(axes.flat, arms, strict=False):
-        labels, y = [], 0.0
-        draw_interval(ax, overall[overall["arm"] == arm], y, "overall (all participants)",
-                      _OVERALL)  # fmt: skip
-        labels.append("overall")
-        for var, var_levels in levels.items():
-            y -= 1
-            labels.append(f"{var}:")
-            for lev in var_levels:
-                y -= 1
-                labels.append(f"  {lev}")
-                rows = sub[(sub["arm"] == arm) & (sub["subgroup"] == var)]
-                rows = rows[rows["subgroup_level"] == lev]
-                draw_interval(ax, rows, y - 0.15, "shrunk (pwbayes subgroup model)", _SHRUNK)
-                if raw_pooled is not None:
-                    key = (arm, var, lev)
-                    if key in raw_pooled.index:
-                        est, se = raw_pooled.loc[key, ["estimate", "se"]]
-                        ax.errorbar(est, y + 0.15, xerr=z * se, ls="none", ms=5,
-                                    label="unpooled (this level alone)", **_RAW)  # fmt: skip
-        style_panel(ax, labels, arm, fontsize=8)
-        ax.set_ylim(y - 0.6, 0.6)
+        _panel(ax, arm, levels, tables, z)
     hide_unused(axes, len(arms))
     handles, names = legend_entries(axes)
     fig.legend(handles, names, loc="lower center", ncol=3, frameon=False,
@@ -121,20 +107,37 @@ def plot_subgroups(
         fontsize=11,
         y=0.995,
     )
-    unit = "percentage points" if cfg["family"] == "bernoulli" else "points"
-    fig.supxlabel(f"effect ({unit})", fontsize=9, y=0.06)
-    caption = [result.note] if result.note else []
-    suppressed = cfg.get("disclosure", {}).get("suppressed", [])
-    if suppressed:
-        caption.append(
-            f"{len(suppressed)} cell(s) with fewer than {cfg['disclosure']['min_cell']} persons "
-            "suppressed (see the result's notes)"
-        )
+    fig.supxlabel(f"effect ({m.scale})", fontsize=9, y=0.06)
+    caption = caption_of(result)
     if caption:
-        fig.text(0.5, 0.955, "; ".join(caption), ha="center", va="top", fontsize=8.5,
+        fig.text(0.5, 0.955, caption, ha="center", va="top", fontsize=8.5,
                  color="firebrick", wrap=True)  # fmt: skip
     fig.tight_layout(rect=(0, 0.09, 1, 0.93))
     return fig
+
+
+def _panel(ax, arm: str, levels, tables: dict, z: float) -> None:
+    """One arm: its overall effect, then each variable's levels, shrunk and unpooled."""
+    labels, y = [], 0.0
+    draw_interval(ax, tables["overall"][tables["overall"]["arm"] == arm], y,
+                  "overall (all participants)", _OVERALL)  # fmt: skip
+    labels.append("overall")
+    sub, raw = tables["sub"], tables["raw"]
+    for var, var_levels in levels.items():
+        y -= 1
+        labels.append(f"{var}:")
+        for lev in var_levels:
+            y -= 1
+            labels.append(f"  {lev}")
+            rows = sub[(sub["arm"] == arm) & (sub["subgroup"] == var)]
+            rows = rows[rows["subgroup_level"] == lev]
+            draw_interval(ax, rows, y - 0.15, "shrunk (pwbayes subgroup model)", _SHRUNK)
+            if raw is not None and (arm, var, lev) in raw.index:
+                est, se = raw.loc[(arm, var, lev), ["estimate", "se"]]
+                ax.errorbar(est, y + 0.15, xerr=z * se, ls="none", ms=5,
+                            label="unpooled (this level alone)", **_RAW)  # fmt: skip
+    style_panel(ax, labels, arm, fontsize=8)
+    ax.set_ylim(y - 0.6, 0.6)
 
 
 def _pool_raw(raw: pd.DataFrame, site: str | None) -> pd.DataFrame:

@@ -15,7 +15,7 @@ cluster::
 
     client = Client("scheduler-address:8786")
     with parallel_config(backend="dask"):
-        ranks = pw.sbc.sbc_summary(data, n=1000, n_jobs=-1)
+        ranks = pw.checks.sbc.sbc_summary(data, n=1000, n_jobs=-1)
 
 Each worker compiles the model once and reuses it for every replication it runs (the data
 enter as containers).
@@ -30,7 +30,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import stats
 
-from .priors import Prior
+from ..priors import Prior
 
 __all__ = ["sbc_person", "sbc_summary", "scalar_labels", "uniformity"]
 
@@ -78,7 +78,7 @@ def _draw(prior: Prior, rng: np.random.Generator, size) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- summary model
 def _summary_one(data, columns, priors, fit_priors, seed, i, fit_kw) -> dict:
-    from .models.summary import SummaryModel
+    from ..models.summary import SummaryModel
 
     rng = np.random.default_rng([seed, i])
     model = SummaryModel(data, **columns, priors=fit_priors)
@@ -100,7 +100,7 @@ def _summary_one(data, columns, priors, fit_priors, seed, i, fit_kw) -> dict:
     return {
         "ranks": _ranks(fit.idata.posterior, truth, N_RANK_DRAWS),
         "labels": _labels(fit.idata.posterior, truth),
-        "divergences": fit.diagnostics["divergences"],
+        "divergences": fit.diagnostics.divergences,
     }
 
 
@@ -150,7 +150,7 @@ def sbc_summary(
     dict
         ``ranks`` (variable -> array ``(n, ...)``), ``n_rank_draws``, ``divergences``.
     """
-    from .priors import default_priors
+    from ..priors import default_priors
 
     columns = {"site": site, "arm": arm, "estimate": estimate, "se": se}
     base = default_priors(data[se].to_numpy())
@@ -167,7 +167,7 @@ def sbc_summary(
 def _person_one(data, columns, priors, fit_priors, seed, i, fit_kw) -> dict:
     from scipy.special import expit
 
-    from .models.person import PersonModel
+    from ..models.person import PersonModel
 
     rng = np.random.default_rng([seed, i])
     model = PersonModel(data, **columns, priors=fit_priors)
@@ -194,7 +194,7 @@ def _person_one(data, columns, priors, fit_priors, seed, i, fit_kw) -> dict:
     return {
         "ranks": _ranks(fit.idata.posterior, truth, N_RANK_DRAWS),
         "labels": _labels(fit.idata.posterior, truth),
-        "divergences": fit.diagnostics["divergences"],
+        "divergences": fit.diagnostics.divergences,
     }
 
 
@@ -236,8 +236,8 @@ def sbc_person(
     if not len(covariates):
         priors.pop("gamma")
         fit_priors.pop("gamma", None)
-    from .errors import DataError
-    from .models.person import PersonModel
+    from ..errors import DataError
+    from ..models.person import PersonModel
 
     used = len(PersonModel(data, **columns, priors=fit_priors).data.y)
     if used != len(data):
@@ -290,11 +290,5 @@ def uniformity(result: dict, bins: int = 10) -> pd.DataFrame:
 
 
 def scalar_labels(result: dict, name: str) -> list[str]:
-    """Labels of the scalars of ``name``: recorded coordinates, or flat indices."""
-    if name in result.get("labels", {}):
-        return result["labels"][name]
-    shape = result["ranks"][name].shape[1:]
-    if not shape:
-        return [name]
-    return [f"{name}[{','.join(map(str, np.unravel_index(j, shape)))}]"
-            for j in range(int(np.prod(shape)))]  # fmt: skip
+    """Labels of the scalars of ``name``, e.g. ``beta[Utrecht, extra_hulp]``."""
+    return result["labels"][name]

@@ -21,11 +21,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .arms import ArmParser, default_parser
-from .data.disclosure import MIN_CELL, check_min_cell
-from .data.subgroups import bin_subgroups
-from .errors import DataError
-from .results import HDI_PROB, hdi
+from ..arms import ArmParser, comparison_roles, default_parser
+from ..data.disclosure import MIN_CELL, check_min_cell, is_small, suppression_note
+from ..data.subgroups import bin_subgroups
+from ..errors import ArmError, DataError
+from ..intervals import HDI_PROB, hdi
 
 __all__ = ["bcf_subgroup_effects"]
 
@@ -39,7 +39,7 @@ def bcf_subgroup_effects(
     covariates: Sequence[str] = (),
     site: str = "municipality",
     arm: str = "arm",
-    comparison: str | Mapping[str, str] = "control",
+    comparison: str | Mapping[str, str] | None = None,
     subgroup_bins: Mapping | None = None,
     draws: int = 500,
     burnin: int = 500,
@@ -96,23 +96,12 @@ def bcf_subgroup_effects(
     missing = [c for c in [site, arm, outcome, *subgroups, *covariates] if c not in data]
     if missing:
         raise DataError(f"column(s) {missing} not found; columns: {list(map(str, data.columns))}.")
-    target = parser.parse(arm_label, allow_empty=False)
-    df = bin_subgroups(data, subgroups, subgroup_bins)
-    parsed = {lab: parser.parse(lab, allow_empty=True) for lab in pd.unique(df[arm].astype(str))}
-    is_arm = df[arm].astype(str).map(lambda lab: parsed[lab] == target).to_numpy()
-    comp = comparison if isinstance(comparison, Mapping) else {}
-    default = comparison if isinstance(comparison, str) else "control"
-    wanted = df[site].astype(str).map(lambda s: comp.get(s, default)).str.lower()
-    is_comp = (df[arm].astype(str).str.strip().str.lower() == wanted).to_numpy()
-    sites_with_arm = set(df.loc[is_arm, site].astype(str))
-    if not sites_with_arm:
-        raise DataError(f"no rows of arm {arm_label!r} in column {arm!r}.")
-    keep = (is_arm | is_comp) & df[site].astype(str).isin(sites_with_arm).to_numpy()
-    df, z = df.loc[keep], is_arm[keep].astype(float)
+    df, z = _arm_and_comparison(
+        bin_subgroups(data, subgroups, subgroup_bins), arm_label, site, arm, comparison, parser
+    )
     y = df[outcome].astype(float).to_numpy()
     if not np.isin(y, (0.0, 1.0)).all():
         raise DataError(f"column {outcome!r} must be 0/1 for bcf_subgroup_effects.")
-    levels = {v: sorted(df[v].astype(str).unique()) for v in subgroups}
     features = pd.get_dummies(
         df[[site, *subgroups]].astype(str), drop_first=False, dtype=float
     ).join(df[covariates].astype(float))
@@ -129,14 +118,14 @@ def bcf_subgroup_effects(
         general_params={"random_seed": -1 if random_seed is None else int(random_seed)},
     )
     tau = 100.0 * np.asarray(model.tau_hat_train)  # (persons, draws), pp
-    treated = z == 1
     rows, suppressed = [], []
     for var in subgroups:
         values = df[var].astype(str).to_numpy()
-        for lev in levels[var]:
+        for lev in sorted(set(values)):
             here = values == lev
-            if min((here & treated).sum(), (here & ~treated).sum()) < min_cell:
-                suppressed.append(f"{arm_label}, {var}={lev}")
+            if is_small(min((here & (z == 1)).sum(), (here & (z == 0)).sum()), min_cell):
+                cell = {"arm": arm_label, var: lev}
+                suppressed.append(suppression_note(min_cell, cell))
                 continue
             avg = tau[here].mean(axis=0)  # effect averaged over the level's persons
             low, high = hdi(avg[:, None], hdi_prob)
@@ -148,3 +137,26 @@ def bcf_subgroup_effects(
     if data.attrs.get("note"):
         out.attrs["note"] = data.attrs["note"]
     return out
+
+
+def _arm_and_comparison(df, arm_label, site, arm, comparison, parser):
+    """Select the rows of one arm and of the comparison groups of the sites that ran it.
+
+    Returns the rows and the treatment indicator (1: the arm); the comparison groups follow
+    the one rule of :func:`~pwbayes.arms.comparison_roles`.
+    """
+    target = parser.parse(arm_label, allow_empty=False)
+    labels = df[arm].astype(str)
+    parsed = {lab: parser.parse(lab, allow_empty=True) for lab in pd.unique(labels)}
+    is_arm = labels.map(lambda lab: parsed[lab] == target).to_numpy()
+    sites = df[site].astype(str)
+    try:
+        roles = comparison_roles(sites.tolist(), labels.tolist(), comparison, parser)
+    except ArmError as err:
+        raise DataError(f"Column {arm!r} (arm): {err}") from None
+    is_comp = np.array(roles) == "comparison"
+    sites_with_arm = set(sites[is_arm])
+    if not sites_with_arm:
+        raise DataError(f"no rows of arm {arm_label!r} in column {arm!r}.")
+    keep = (is_arm | is_comp) & sites.isin(sites_with_arm).to_numpy()
+    return df.loc[keep], is_arm[keep].astype(float)

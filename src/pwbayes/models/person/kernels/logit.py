@@ -27,7 +27,7 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
-from ._common import kernel_version
+from ...base import kernel_version
 
 __all__ = ["logit_loglik"]
 

@@ -20,12 +20,12 @@ approximation only decides how easy it is to sample. Where a site has no informa
 parameter (a component it did not run), ``B_m`` is the identity there and whitening
 reduces to non-centring; as a ``tau`` goes to zero, likewise.
 
-The transform is one PyTensor Op with numba kernels and a hand-written vector-Jacobian
-product. On the six-municipality layout (blocks of 7 x 7) it adds about 40 us to a 430 us
-gradient; PyTensor's own batched Cholesky and its gradient cost 1.15 ms per gradient and
-97 s to compile (``docs/benchmarks.md``). The kernels are compiled on first use and cached
-on disk (the first fit on a new machine compiled for about 60 s instead of 20); registering
-the numba implementations is the only thing this module does on import.
+The transform is one PyTensor Op (:mod:`.whitening_op`) with these numba kernels and a
+hand-written vector-Jacobian product. On the six-municipality layout (blocks of 7 x 7) it
+adds about 40 us to a 430 us gradient; PyTensor's own batched Cholesky and its gradient
+cost 1.15 ms per gradient and 97 s to compile (``docs/benchmarks.md``). The kernels are
+compiled on first use and cached on disk (the first fit on a new machine compiled for
+about 60 s instead of 20).
 """
 
 from __future__ import annotations
@@ -34,15 +34,8 @@ import math
 
 import numba
 import numpy as np
-import pytensor.tensor as pt
-from pytensor.gradient import DisconnectedType
-from pytensor.graph.basic import Apply
-from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
-from ._common import kernel_version
-
-__all__ = ["site_blocks", "site_effects"]
+__all__ = ["effects_backward", "effects_forward"]
 
 
 # ---------------------------------------------------------------- numba kernels
@@ -208,7 +201,7 @@ def _prepare(blocks, alpha_mu, mu, alpha_sd, tau, gamma, s, n):  # pragma: no co
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _effects_forward(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w):  # pragma: no cover
+def effects_forward(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w):  # pragma: no cover
     """``(alpha, beta, log density)`` of :class:`SiteEffects`; see the module docstring."""
     s, n = w.shape
     h, mean, sd, _, b = _prepare(blocks, alpha_mu, mu, alpha_sd, tau, gamma, s, n)
@@ -226,7 +219,7 @@ def _effects_forward(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w):  # pragma: 
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _effects_backward(
+def effects_backward(
     blocks, alpha_mu, mu, alpha_sd, tau, gamma, w, g_alpha, g_beta, g_logdens
 ):  # pragma: no cover - compiled
     """Vector-Jacobian product of :func:`_effects_forward`.
@@ -269,140 +262,3 @@ def _effects_backward(
         g_gamma,
         g_w,
     )
-
-
-# ---------------------------------------------------------------- PyTensor Ops
-class SiteEffects(Op):
-    """``(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w) -> (alpha, beta, log density)``.
-
-    ``blocks`` (sites x n x (n + 1 + covariates), data) holds the stage-one ``H``, ``h``
-    and ``K`` side by side (:func:`site_blocks`; one array, because each data container
-    costs seconds of compile time in nutpie); ``w`` (sites x n, n = 1 + components) are
-    the sampler's coordinates. ``log density`` is the prior of ``xi`` plus the
-    log-Jacobian of ``w -> xi``; see the module docstring.
-    """
-
-    __props__ = ()
-
-    def make_node(self, blocks, alpha_mu, mu, alpha_sd, tau, gamma, w):
-        inputs = [
-            pt.as_tensor_variable(v).astype("float64")
-            for v in (blocks, alpha_mu, mu, alpha_sd, tau, gamma, w)
-        ]
-        ndims = tuple(v.ndim for v in inputs)
-        if ndims != (3, 0, 1, 0, 1, 1, 2):
-            raise TypeError(f"SiteEffects: unexpected input dimensions {ndims}.")
-        return Apply(self, inputs, [pt.dvector(), pt.dmatrix(), pt.dscalar()])
-
-    def perform(self, node, inputs, outputs):
-        for out, value in zip(outputs, _effects_forward(*_scalars(inputs)), strict=True):
-            out[0] = np.asarray(value)
-
-    def infer_shape(self, fgraph, node, shapes):
-        s, n = shapes[6]
-        return [(s,), (s, n - 1), ()]
-
-    def connection_pattern(self, node):
-        return [[False] * 3] + [[True] * 3] * 6
-
-    def L_op(self, inputs, outputs, output_grads):
-        grads = [
-            pt.zeros_like(out) if isinstance(g.type, DisconnectedType) else g
-            for out, g in zip(outputs, output_grads, strict=True)
-        ]
-        return [DisconnectedType()(), *_GRAD(*inputs, *grads)]
-
-
-class SiteEffectsGrad(Op):
-    """Vector-Jacobian product of :class:`SiteEffects` (first derivatives only)."""
-
-    __props__ = ()
-
-    def make_node(self, *inputs):
-        inputs = [pt.as_tensor_variable(v).astype("float64") for v in inputs]
-        return Apply(self, inputs, [inputs[i].type() for i in range(1, 7)])
-
-    def perform(self, node, inputs, outputs):
-        for out, value in zip(outputs, _effects_backward(*_scalars(inputs)), strict=True):
-            out[0] = np.asarray(value)
-
-    def infer_shape(self, fgraph, node, shapes):
-        return [shapes[i] for i in range(1, 7)]
-
-    def L_op(self, inputs, outputs, output_grads):
-        raise NotImplementedError("Second derivatives of the site whitening are not available.")
-
-
-def _scalars(inputs):
-    """Return the inputs with 0-d arrays (alpha_mu, alpha_sd, a gradient) as floats."""
-    return [float(v) if np.ndim(v) == 0 else v for v in inputs]
-
-
-# numba implementations: PyTensor passes 0-d arrays for scalars. Registered with a cache
-# key (the module's hash), so that PyTensor can cache the graphs that use them on disk.
-@numba.njit(cache=True, error_model="numpy")
-def _forward_op(blocks, am, mu, asd, tau, gamma, w):  # pragma: no cover - compiled
-    alpha, beta, logdens = _effects_forward(blocks, am[()], mu, asd[()], tau, gamma, w)
-    return alpha, beta, np.asarray(logdens)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _backward_op(blocks, am, mu, asd, tau, gamma, w, ga, gb, gld):  # pragma: no cover
-    r = _effects_backward(blocks, am[()], mu, asd[()], tau, gamma, w, ga, gb, gld[()])
-    return np.asarray(r[0]), r[1], np.asarray(r[2]), r[3], r[4], r[5]
-
-
-@register_funcify_default_op_cache_key(SiteEffects)
-def _numba_funcify_forward(op, node, **kwargs):
-    return _forward_op, kernel_version(__file__)
-
-
-@register_funcify_default_op_cache_key(SiteEffectsGrad)
-def _numba_funcify_backward(op, node, **kwargs):
-    return _backward_op, kernel_version(__file__)
-
-
-_OP = SiteEffects()
-_GRAD = SiteEffectsGrad()
-
-
-def site_effects(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w):
-    """Return ``(alpha, beta, log density)``: whitened site effects (module docstring)."""
-    alpha, beta, logdens = _OP(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w)
-    return alpha, beta, logdens
-
-
-# ---------------------------------------------------------------- constant blocks
-def site_blocks(layout, psi_hat: np.ndarray, precision: np.ndarray):
-    """Per-site pieces of the stage-one quadratic approximation, in ``phi_m`` coordinates.
-
-    ``phi_m = (alpha_m, beta_m)`` maps to site m's elements of psi (its intercept and its
-    observed arm cells) by ``A_m``; with ``P`` the stage-one precision of psi:
-    ``H_m = A_m' P_mm A_m``, ``h_m = A_m' (P_mm psi_hat_m + P_mg gamma_hat)`` and
-    ``K_m = A_m' P_mg`` (``g``: the covariate effects), so that given gamma the
-    approximate log-likelihood of ``phi_m`` is ``-phi' H phi / 2 + phi' (h - K gamma)``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``[H | h | K]`` side by side: shape ``(sites, n, n + 1 + covariates)`` with
-        ``n = 1 + components``.
-    """
-    s, r = layout.n_sites, len(layout.cell_site)
-    c = layout.design.shape[1]
-    gidx = np.arange(s + r, layout.size)
-    h_mat = np.zeros((s, 1 + c, 1 + c))
-    h_vec = np.zeros((s, 1 + c))
-    k_mat = np.zeros((s, 1 + c, len(gidx)))
-    for m in range(s):
-        cells = s + np.flatnonzero(layout.cell_site == m)
-        ids = np.concatenate([[m], cells])
-        amap = np.zeros((len(ids), 1 + c))
-        amap[0, 0] = 1.0
-        amap[1:, 1:] = layout.design[layout.cell_arm[cells - s]]
-        p_mm = precision[np.ix_(ids, ids)]
-        p_mg = precision[np.ix_(ids, gidx)]
-        h_mat[m] = amap.T @ p_mm @ amap
-        h_vec[m] = amap.T @ (p_mm @ psi_hat[ids] + p_mg @ psi_hat[gidx])
-        k_mat[m] = amap.T @ p_mg
-    return np.concatenate([h_mat, h_vec[:, :, None], k_mat], axis=2)

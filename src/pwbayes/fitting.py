@@ -1,0 +1,117 @@
+"""From a model to a result: sample, post-process (disclosure control last), wrap.
+
+:func:`fit_model` is what ``model.fit()`` runs. :func:`result_from_draws` runs the same
+post-processing on draws made elsewhere (another sampler, or simulated draws in tests),
+so that every result, however its draws were made, passes the same steps and the same
+disclosure gate.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import arviz as az
+
+from .models.base import ModelBase
+from .postprocess import Seeds, finish, seeds_for
+from .record import Sampling
+from .results import ResultBase, result_for
+from .sampling import available_sampler, compile_model, run_sampler
+
+__all__ = ["fit_model", "result_from_draws"]
+
+
+def fit_model(
+    model: ModelBase,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    random_seed: int | None,
+    target_accept: float,
+    sampler: str,
+    progress: bool | None,
+) -> ResultBase:
+    """Compile (once per structure), sample and post-process ``model``.
+
+    Parameters are those of :meth:`pwbayes.SummaryModel.fit`.
+
+    Returns
+    -------
+    SummaryResult or PersonResult
+    """
+    engine = available_sampler(sampler)
+    seeds = seeds_for(random_seed)
+    start = time.perf_counter()
+    compiled = compile_model(
+        model.model, engine, key=model.structure_key(), data=model.data_values()
+    )
+    compiled_at = time.perf_counter()
+    idata = run_sampler(
+        model.model,
+        sampler=engine,
+        compiled=compiled,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        random_seed=seeds.sampler,
+        target_accept=target_accept,
+        progress=progress,
+    )
+    seconds = (compiled_at - start, time.perf_counter() - compiled_at)
+    sampling = Sampling(engine, draws, chains, tune, seeds.sampler, target_accept)
+    return _result(model, idata, sampling, seeds, seconds, stacklevel=5)
+
+
+def result_from_draws(
+    model: ModelBase,
+    draws: az.InferenceData,
+    *,
+    random_seed: int | None = None,
+    sampler: str = "external",
+) -> ResultBase:
+    """Turn draws of a model's parameters into a result, as a fit does.
+
+    Parameters
+    ----------
+    model : SummaryModel or PersonModel
+    draws : arviz.InferenceData
+        ``posterior`` with the model's parameters (dims and coordinates as in
+        ``model.coords``) and ``sample_stats`` with ``diverging``.
+    random_seed : int, optional
+        Seeds the post-processing's random draws (new-site effects...).
+    sampler : str
+        What made the draws, for the record.
+
+    Returns
+    -------
+    SummaryResult or PersonResult
+        Post-processed and past the disclosure gate, like :meth:`~pwbayes.SummaryModel.fit`'s.
+    """
+    post = draws.posterior
+    sampling = Sampling(
+        sampler, int(post.sizes["draw"]), int(post.sizes["chain"]), None, random_seed, None
+    )
+    return _result(model, draws, sampling, seeds_for(random_seed), (0.0, 0.0), stacklevel=3)
+
+
+def _result(
+    model: ModelBase,
+    draws: az.InferenceData,
+    sampling: Sampling,
+    seeds: Seeds,
+    seconds: tuple[float, float],
+    stacklevel: int,
+) -> Any:
+    idata, record = finish(
+        draws,
+        model.model_record(),
+        sampling,
+        seeds=seeds,
+        checked=model.CHECKED,
+        person=model.postprocess_inputs(),
+        seconds=seconds,
+        stacklevel=stacklevel + 1,
+    )
+    return result_for(idata, record)

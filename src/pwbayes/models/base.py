@@ -1,0 +1,119 @@
+"""What every model shares: priors in force, the PyMC model built on first access, fit().
+
+A model is a specification: building it validates the data and sets the priors; the PyMC
+graph is built when :attr:`ModelBase.model` is first read and nothing is sampled until
+:meth:`ModelBase.fit`. The fit itself (sampling, post-processing, the result) is the job of
+:mod:`pwbayes.fitting`, which ``fit()`` hands over to: the one place where a model reaches
+a later layer, imported when called.
+
+Subclasses implement the interface that :mod:`pwbayes.fitting` uses: :attr:`coords`,
+:meth:`_build`, :meth:`_structure_parts`, :meth:`data_values`, :meth:`model_record`
+and (person-level models) :meth:`postprocess_inputs`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pymc as pm
+
+from ..arms import ArmParser
+from ..priors import Prior, ResolvedPriors
+
+if TYPE_CHECKING:
+    from ..record import ModelRecord
+    from ..results import ResultBase
+
+__all__ = ["ModelBase", "kernel_version", "prior_rv", "scalar_rv"]
+
+
+class ModelBase:
+    """Scaffolding shared by :class:`~pwbayes.SummaryModel` and :class:`~pwbayes.PersonModel`."""
+
+    #: Variables whose R-hat, ESS and divergences are checked after sampling.
+    CHECKED: ClassVar[tuple[str, ...]] = ()
+
+    parser: ArmParser
+    note: str | None
+    _priors: ResolvedPriors
+    _model: pm.Model | None = None
+
+    # ------------------------------------------------------------------ inspection
+    @property
+    def priors(self) -> dict[str, Prior]:
+        """The priors in force (defaults merged with user overrides), before any sampling."""
+        out = dict(self._priors.base)
+        for var, comps in self._priors.per_component.items():
+            out.update({f"{var}[{c}]": p for c, p in comps.items()})
+        return out
+
+    @property
+    def coords(self) -> dict[str, list[str]]:
+        """Coordinates of the model's dims, with real names."""
+        raise NotImplementedError
+
+    @property
+    def model(self) -> pm.Model:
+        """The PyMC model (built on first access; never sampled here)."""
+        if self._model is None:
+            self._model = self._build()
+        return self._model
+
+    def _build(self) -> pm.Model:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ what fitting uses
+    def structure_key(self) -> str:
+        """Identify the compiled graph: models with the same key differ only in data values.
+
+        A fit of a model with a key already compiled in this process reuses the compiled
+        sampler with :meth:`data_values` swapped in.
+        """
+        parts = (type(self).__name__, *self._structure_parts())
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    def _structure_parts(self) -> tuple:
+        raise NotImplementedError
+
+    def data_values(self) -> dict[str, Any]:
+        """Return the current values of the model's ``pm.Data`` containers."""
+        raise NotImplementedError
+
+    def model_record(self) -> ModelRecord:
+        """Describe the model (:class:`~pwbayes.record.ModelRecord`), before disclosure control."""
+        raise NotImplementedError
+
+    def postprocess_inputs(self) -> Any:
+        """Return what post-processing needs besides the draws and the record (None: nothing)."""
+        return None
+
+    def _fit(self, **settings: Any) -> ResultBase:
+        from ..fitting import fit_model  # the model's one door to the later layers
+
+        return fit_model(self, **settings)
+
+
+# ---------------------------------------------------------------------------- graph helpers
+def prior_rv(name: str, priors: ResolvedPriors, var: str, labels: Sequence[str], dims):
+    """Create the vector random variable ``name`` with the (per-label) prior of ``var``."""
+    dist, params = priors.params(var, labels)
+    return getattr(pm, dist)(name, **params, dims=dims)
+
+
+def scalar_rv(name: str, prior: Prior):
+    """Create a scalar random variable with ``prior``."""
+    return getattr(pm, prior.dist)(name, **prior.params)
+
+
+@cache
+def kernel_version(path: str) -> int:
+    """Version of a module's numba kernels for PyTensor's compile cache: its source's hash.
+
+    PyTensor caches compiled graphs on disk under a key made of each Op's identity and this
+    number, so editing a kernel module invalidates the graphs that use it.
+    """
+    return int(hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12], 16)

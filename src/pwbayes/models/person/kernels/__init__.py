@@ -1,0 +1,1 @@
+"""numba kernels and PyTensor Ops of the person model (likelihood, whitening)."""

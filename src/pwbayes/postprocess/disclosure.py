@@ -1,0 +1,166 @@
+"""The disclosure gate: the last step of every fit, which every output passes.
+
+Every group of the InferenceData (posterior, observed and constant data, sample stats) and
+the model record go through :func:`disclose` before a result exists; tables, plots, saved
+files and reports are made from what it lets through. What rests on a small cell of the
+:class:`~pwbayes.data.disclosure.DisclosurePolicy` is set to NaN (posterior draws, the
+site x arm estimates and standard errors) or ``None`` (the record's estimates, and the
+mean and SD of a rare indicator covariate). Counts of persons never reach the record as
+numbers that could be small (:func:`~pwbayes.data.disclosure.count_text`).
+
+The rule for a variable is chosen by its dimensions (:data:`RULES`); a variable with a
+dimension no rule covers is not let through (:class:`~pwbayes.errors.DisclosureError`),
+and sample stats with per-parameter dimensions (the sampler's internals) are dropped, so
+that nothing new can slip past unchecked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from itertools import product
+
+import arviz as az
+import numpy as np
+import xarray as xr
+
+from ..data.disclosure import DisclosurePolicy
+from ..errors import DisclosureError
+from ..record import DisclosureSection, ModelRecord, Row
+
+__all__ = ["RULES", "disclose"]
+
+_DRAW_DIMS = ("chain", "draw")
+
+#: Which small-cell rule each combination of dimensions follows (see the policy's docs).
+RULES: dict[tuple[str, ...], str] = {
+    (): "everyone",
+    ("component",): "pooled component",
+    ("arm",): "pooled arm",
+    ("site",): "site intercept",
+    ("row",): "site x arm",
+    ("covariate",): "covariate",
+    ("site", "component"): "site component",
+    ("site", "site_parameter"): "site parameter",
+    ("component", "subgroup"): "pooled component",
+    ("arm", "subgroup"): "pooled arm",
+    ("site", "component", "subgroup"): "site component",
+    ("site", "arm", "subgroup"): "site x arm",
+}
+
+
+def disclose(
+    idata: az.InferenceData, record: ModelRecord, policy: DisclosurePolicy | None
+) -> tuple[az.InferenceData, ModelRecord, DisclosureSection | None]:
+    """Apply ``policy`` to every group of ``idata`` and to ``record``.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+    record : ModelRecord
+    policy : DisclosurePolicy or None
+        ``None`` for a model without persons (summary rows): nothing rests on a known
+        cell, and everything passes unchanged.
+
+    Returns
+    -------
+    (idata, record, section)
+        New objects (the inputs are not modified); ``section`` says what was suppressed.
+    """
+    if policy is None:
+        return idata, record, None
+    test = _Cells(policy, record)
+    masked: dict[str, int] = {}
+    groups = {}
+    for group in idata.groups():
+        ds = idata[group]
+        if group == "sample_stats":
+            keep = [v for v in ds.data_vars if set(ds[v].dims) <= set(_DRAW_DIMS)]
+            groups[group] = ds[keep]
+            continue
+        out = {}
+        for name, da in ds.data_vars.items():
+            out[name], n = _mask(da, test, f"{group}/{name}")
+            if n:
+                masked[str(name) if group == "posterior" else f"{group}/{name}"] = n
+        groups[group] = xr.Dataset(out, attrs=ds.attrs)
+    rows = tuple(
+        Row(r.site, r.arm, None, None) if policy.site_arm(r.site, r.arm) else r for r in record.rows
+    )
+    person = record.person
+    if person is not None:
+        rare = [policy.covariate(c) for c in person.covariates]
+
+        def hide(values: tuple) -> tuple:
+            return tuple(None if r else v for v, r in zip(values, rare, strict=True))
+
+        person = dataclasses.replace(
+            person,
+            covariate_mean=hide(person.covariate_mean),
+            covariate_sd=hide(person.covariate_sd),
+        )
+    section = DisclosureSection(policy.min_cell, policy.notes, masked)
+    gated = dataclasses.replace(record, rows=rows, person=person)
+    return az.InferenceData(**groups), gated, section
+
+
+def _mask(da: xr.DataArray, test: _Cells, where: str) -> tuple[xr.DataArray, int]:
+    """``da`` with the entries resting on small cells set to NaN, and how many."""
+    dims = tuple(d for d in da.dims if d not in _DRAW_DIMS)
+    if dims not in RULES:
+        raise DisclosureError(
+            f"{where} has dimensions {dims}, which no small-cell rule covers; it is not "
+            f"released. Known: {sorted(RULES)}. (A pwbayes bug: please report it.)"
+        )
+    rule = test.rule(RULES[dims])
+    labels = [[str(v) for v in da.coords[d].values] for d in dims]
+    grid = np.array(
+        [rule(dict(zip(dims, key, strict=True))) for key in product(*labels)], dtype=bool
+    ).reshape([len(v) for v in labels])
+    if not grid.any():
+        return da, 0
+    return da.where(~xr.DataArray(grid, dims=dims)), int(grid.sum())
+
+
+class _Cells:
+    """The policy's rules, looked up by the coordinate labels of one entry."""
+
+    def __init__(self, policy: DisclosurePolicy, record: ModelRecord):
+        self.policy = policy
+        self.row_cell = {r.label: (r.site, r.arm) for r in record.rows}
+        levels = record.subgroups.levels if record.subgroups else {}
+        self.level = {f"{v}: {lev}": (v, lev) for v, ls in levels.items() for lev in ls}
+        self.arms_with = {
+            c: [a for a, comps in record.arm_components.items() if c in comps]
+            for c in record.components
+        }
+        self.arms = list(record.arms)
+
+    def rule(self, name: str) -> Callable[[dict], bool]:
+        """Return the test of one entry's labels for rule ``name`` (see :data:`RULES`)."""
+        p = self.policy
+        rules: dict[str, Callable[[dict], bool]] = {
+            "everyone": lambda lab: p.pooled(self.arms),
+            "pooled component": lambda lab: p.pooled(
+                self.arms_with[lab["component"]], *self._sub(lab)
+            ),
+            "pooled arm": lambda lab: p.pooled([lab["arm"]], *self._sub(lab)),
+            "site intercept": lambda lab: p.site_arm(lab["site"], None),
+            "site x arm": lambda lab: p.site_arm(*self._cell(lab), *self._sub(lab)),
+            "covariate": lambda lab: p.covariate(lab["covariate"]),
+            "site component": lambda lab: p.site_component(
+                lab["site"], lab["component"], *self._sub(lab)
+            ),
+            "site parameter": lambda lab: (
+                p.site_arm(lab["site"], None)
+                if lab["site_parameter"] == "intercept"
+                else p.site_component(lab["site"], lab["site_parameter"])
+            ),
+        }
+        return rules[name]
+
+    def _sub(self, lab: dict) -> tuple:
+        return self.level[lab["subgroup"]] if "subgroup" in lab else ()
+
+    def _cell(self, lab: dict) -> tuple:
+        return self.row_cell[lab["row"]] if "row" in lab else (lab["site"], lab["arm"])
