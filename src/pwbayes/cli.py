@@ -6,10 +6,11 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .errors import PwbayesError
 
-EXAMPLE_SPEC = {
+EXAMPLE_SPEC: dict[str, Any] = {
     "title": "Work > 8 hours a week: pooled effects (SYNTHETIC example data)",
     "data": {"example": "summary_effects", "filter": {"outcome": "work_gt_8h"}},
     "columns": {"site": "municipality", "arm": "arm", "estimate": "estimate", "se": "se"},

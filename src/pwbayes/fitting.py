@@ -9,21 +9,48 @@ disclosure gate.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import arviz as az
+import pymc as pm
 
-from .models.base import ModelBase
 from .postprocess import Seeds, finish, seeds_for
-from .record import Sampling
+from .record import ModelRecord, Sampling
 from .results import ResultBase, result_for
 from .sampling import available_sampler, compile_model, run_sampler
 
-__all__ = ["fit_model", "result_from_draws"]
+__all__ = ["Fittable", "fit_model", "result_from_draws"]
+
+
+class Fittable(Protocol):
+    """What a model offers the fit (:class:`pwbayes.models.base.ModelBase` implements it)."""
+
+    CHECKED: ClassVar[tuple[str, ...]]
+
+    @property
+    def model(self) -> pm.Model:
+        """The PyMC model."""
+        ...
+
+    def structure_key(self) -> str:
+        """Identify the compiled graph (same key: only data values differ)."""
+        ...
+
+    def data_values(self) -> dict[str, Any]:
+        """Return the values of the model's data containers."""
+        ...
+
+    def model_record(self) -> ModelRecord:
+        """Describe the model."""
+        ...
+
+    def postprocess_inputs(self) -> Any:
+        """Return what post-processing needs besides draws and record."""
+        ...
 
 
 def fit_model(
-    model: ModelBase,
+    model: Fittable,
     *,
     draws: int,
     tune: int,
@@ -65,7 +92,7 @@ def fit_model(
 
 
 def result_from_draws(
-    model: ModelBase,
+    model: Fittable,
     draws: az.InferenceData,
     *,
     random_seed: int | None = None,
@@ -97,7 +124,7 @@ def result_from_draws(
 
 
 def _result(
-    model: ModelBase,
+    model: Fittable,
     draws: az.InferenceData,
     sampling: Sampling,
     seeds: Seeds,

@@ -345,15 +345,8 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
     """Check ``value`` against the type hint ``tp`` and convert lists to tuples."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return _convert(arg, value, path)
-            except RecordError:
-                continue
-        raise RecordError(f"{path} = {value!r} is not one of {tp}.")
-    if dataclasses.is_dataclass(tp):
+        return _convert_union(tp, value, path)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, value, path)
     if origin is tuple:
         if not isinstance(value, list | tuple):
@@ -370,3 +363,16 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
     if tp in (int, str, bool) and type(value) is tp:
         return value
     raise RecordError(f"{path} = {value!r} should be of type {getattr(tp, '__name__', tp)}.")
+
+
+def _convert_union(tp: Any, value: Any, path: str) -> Any:
+    """Convert ``value`` to the first member of the union ``tp`` that accepts it."""
+    args = typing.get_args(tp)
+    if value is None and type(None) in args:
+        return None
+    for arg in (a for a in args if a is not type(None)):
+        try:
+            return _convert(arg, value, path)
+        except RecordError:
+            continue
+    raise RecordError(f"{path} = {value!r} is not one of {tp}.")

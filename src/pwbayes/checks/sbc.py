@@ -24,6 +24,7 @@ enter as containers).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -223,7 +224,12 @@ def sbc_person(
     Normal(0, 0.5)``, on the log-odds scale: effects of the size these experiments could
     have). Other parameters as for :func:`sbc_summary`.
     """
-    columns = {"site": site, "arm": arm, "outcome": outcome, "covariates": list(covariates)}
+    columns: dict[str, Any] = {
+        "site": site,
+        "arm": arm,
+        "outcome": outcome,
+        "covariates": list(covariates),
+    }
     default = {
         "alpha_mu": Prior("Normal", mu=-1.0, sigma=1.0),
         "alpha_sd": Prior("HalfNormal", sigma=0.5),

@@ -202,9 +202,9 @@ def simulate_participants(
         "found": published.findings().set_index(["outcome", "municipality", "arm"]),
     }
     out: dict[str, list] = {"truth": [], "components": [], "subgroups": []}
-    frames = []
+    frames: list[pd.DataFrame] = []
     for _, mrow in published.municipalities().iterrows():
-        people, arms = _site_people(mrow, size, rng, sum(len(f) for f in frames))
+        people, arms = _site_people(mrow, size, rng, int(sum(len(f) for f in frames)))
         site = mrow["municipality"]
         ready = readiness(people, rng)
         arm_col = people["arm"].to_numpy()

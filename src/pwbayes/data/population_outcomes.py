@@ -254,7 +254,7 @@ def check_heterogeneity(heterogeneity, effects, parser) -> dict:
             "heterogeneity needs additive effects, e.g. effects={'extra_hulp': 0.3}; the "
             "published effects are calibrated per arm in percentage points."
         )
-    out = {}
+    out: dict[str, dict[str, dict[str, float]]] = {}
     for comp, variables in heterogeneity.items():
         if comp not in parser.known():
             raise DataError(

@@ -162,10 +162,11 @@ def validate_summary(
             "A zero standard error claims perfect knowledge; check the source table."
         )
 
+    comps_of_row: list[tuple[str, ...]]
     if arm is None:
         comps_of_row = [(SINGLE_COMPONENT,)] * len(df)
     else:
-        parsed = {}
+        parsed: dict[str, tuple[str, ...]] = {}
         for label in pd.unique(raw_arms):
             try:
                 parsed[label] = parser.parse(label, allow_empty=False)

@@ -1,14 +1,44 @@
-"""Drawing helpers shared by the plot modules."""
+"""Drawing helpers shared by the plot modules, and what a plot needs of a result.
+
+Plots take any object with the methods of :class:`Fit` (the results of
+:mod:`pwbayes.results` have them); they import no result module.
+"""
 
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
+import pandas as pd
 
-if TYPE_CHECKING:
-    from ..results import ResultBase
+from ..record import FitRecord
+
+
+class Fit(Protocol):
+    """What the plots read from a result: its record, caption and tables."""
+
+    record: FitRecord
+
+    @property
+    def note(self) -> str | None:
+        """Return the caption of the data."""
+        ...
+
+    def effects(
+        self,
+        hdi_prob: float = ...,
+        threshold: float | None = ...,
+        scale: str = ...,
+        level: str | Sequence[str] | None = ...,
+    ) -> pd.DataFrame:
+        """Return the tidy table of effects."""
+        ...
+
+    def common_effect(self) -> pd.DataFrame:
+        """Return the fully pooled reference per arm."""
+        ...
 
 
 def draw_interval(ax, row, y, label, style) -> bool:
@@ -49,7 +79,7 @@ def hide_unused(axes, used: int) -> None:
 
 def legend_entries(axes) -> tuple[list, list[str]]:
     """One legend handle per distinct label over all panels (labels starting "_" skipped)."""
-    seen = {}
+    seen: dict[str, object] = {}
     for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             if lab and not lab.startswith("_"):
@@ -57,7 +87,7 @@ def legend_entries(axes) -> tuple[list, list[str]]:
     return list(seen.values()), list(seen)
 
 
-def caption_of(result: ResultBase) -> str:
+def caption_of(result: Fit) -> str:
     """Return the figure caption: the data's note, and how many cells were hidden."""
     parts = [result.note] if result.note else []
     disclosure = result.record.disclosure

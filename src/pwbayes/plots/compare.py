@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,10 +12,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from ..intervals import HDI_PROB
-from ._common import draw_interval, hide_unused, legend_entries, style_panel
-
-if TYPE_CHECKING:
-    from ..results import ResultBase
+from ._common import Fit, draw_interval, hide_unused, legend_entries, style_panel
 
 __all__ = ["plot_compare"]
 
@@ -30,7 +26,7 @@ _STYLES = (
 
 def plot_compare(
     site_table: pd.DataFrame,
-    results: Mapping[str, ResultBase],
+    results: Mapping[str, Fit],
     *,
     arms: Sequence[str] | None = None,
     hdi_prob: float = HDI_PROB,

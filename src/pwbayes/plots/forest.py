@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
@@ -12,10 +11,7 @@ from scipy import stats
 
 from ..errors import DataError
 from ..intervals import HDI_PROB
-from ._common import caption_of, draw_interval, hide_unused, legend_entries, style_panel
-
-if TYPE_CHECKING:
-    from ..results import ResultBase
+from ._common import Fit, caption_of, draw_interval, hide_unused, legend_entries, style_panel
 
 __all__ = ["plot_forest"]
 
@@ -26,7 +22,7 @@ _NEW = {"color": "tab:blue", "marker": "o", "mfc": "white"}
 
 
 def plot_forest(
-    result: ResultBase,
+    result: Fit,
     *,
     arms: Sequence[str] | None = None,
     hdi_prob: float = HDI_PROB,

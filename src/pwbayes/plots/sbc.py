@@ -35,12 +35,12 @@ def plot_ranks(
     n_values = result["n_rank_draws"] + 1
     if n_values % bins:
         raise ValueError(f"bins={bins} must divide the {n_values} possible ranks.")
-    panels = []
+    found = []
     for name, ranks in result["ranks"].items():
         flat = ranks.reshape(len(ranks), -1)
         for j, label in enumerate(result["labels"][name]):
-            panels.append((j, label, flat[:, j]))
-    panels = [(label, r) for _, label, r in sorted(panels, key=lambda p: p[0])][:max_panels]
+            found.append((j, label, flat[:, j]))
+    panels = [(label, r) for _, label, r in sorted(found, key=lambda p: p[0])][:max_panels]
     n_rep = len(panels[0][1])
     low, high = stats.binom.ppf([0.005, 0.995], n_rep, 1 / bins)
     ncols = min(6, len(panels))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -14,10 +13,7 @@ from scipy import stats
 
 from ..errors import DataError
 from ..intervals import HDI_PROB
-from ._common import caption_of, draw_interval, hide_unused, legend_entries, style_panel
-
-if TYPE_CHECKING:
-    from ..results import PersonResult
+from ._common import Fit, caption_of, draw_interval, hide_unused, legend_entries, style_panel
 
 __all__ = ["plot_subgroups"]
 
@@ -27,7 +23,7 @@ _OVERALL = {"color": "black", "marker": "D"}
 
 
 def plot_subgroups(
-    result: PersonResult,
+    result: Fit,
     raw: pd.DataFrame | None = None,
     *,
     arms: Sequence[str] | None = None,
@@ -46,7 +42,7 @@ def plot_subgroups(
 
     Parameters
     ----------
-    result : PersonResult
+    result : Fit
         A fit of ``PersonModel(..., subgroups=[...])``.
     raw : pandas.DataFrame, optional
         Unpooled estimates from :func:`pwbayes.subgroup_estimates` (one or several

@@ -3,7 +3,7 @@
 Every group of the InferenceData (posterior, observed and constant data, sample stats) and
 the model record go through :func:`disclose` before a result exists; tables, plots, saved
 files and reports are made from what it lets through. What rests on a small cell of the
-:class:`~pwbayes.data.disclosure.DisclosurePolicy` is set to NaN (posterior draws, the
+:class:`~pwbayes.data.small_cells.DisclosurePolicy` is set to NaN (posterior draws, the
 site x arm estimates and standard errors) or ``None`` (the record's estimates, and the
 mean and SD of a rare indicator covariate). Counts of persons never reach the record as
 numbers that could be small (:func:`~pwbayes.data.disclosure.count_text`).
@@ -24,7 +24,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-from ..data.disclosure import DisclosurePolicy
+from ..data.small_cells import DisclosurePolicy
 from ..errors import DisclosureError
 from ..record import DisclosureSection, ModelRecord, Row
 
@@ -106,7 +106,7 @@ def disclose(
 
 def _mask(da: xr.DataArray, test: _Cells, where: str) -> tuple[xr.DataArray, int]:
     """``da`` with the entries resting on small cells set to NaN, and how many."""
-    dims = tuple(d for d in da.dims if d not in _DRAW_DIMS)
+    dims = tuple(str(d) for d in da.dims if d not in _DRAW_DIMS)
     if dims not in RULES:
         raise DisclosureError(
             f"{where} has dimensions {dims}, which no small-cell rule covers; it is not "

@@ -34,7 +34,7 @@ def check_seed(random_seed: object) -> int | None:
     try:
         if isinstance(random_seed, bool):
             raise TypeError
-        seed = operator.index(random_seed)  # type: ignore[call-overload]
+        seed = operator.index(random_seed)  # type: ignore[arg-type]
     except TypeError:
         raise DataError(
             f"random_seed={random_seed!r} must be a whole number >= 0 (or None), e.g. 1."

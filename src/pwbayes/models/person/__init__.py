@@ -24,9 +24,10 @@ import pandas as pd
 import pymc as pm
 
 from ...arms import ArmParser, default_parser
-from ...data.disclosure import MIN_CELL, check_min_cell, count_text, policy_for
+from ...data.disclosure import MIN_CELL, check_min_cell, count_text
 from ...data.person import PersonData, validate_person
 from ...data.site_estimates import estimates_from
+from ...data.small_cells import policy_for
 from ...data.subgroups import SubgroupLayout, bin_subgroups
 from ...priors import resolve_priors
 from ..base import ModelBase

@@ -161,6 +161,7 @@ def glm_mode(
     """
     xm = design_matrix(layout, site_index, arm_index, x)
     if family == "normal":
+        assert y is not None, "family='normal' needs y"
         psi = np.linalg.lstsq(xm, y, rcond=None)[0]
         resid = y - xm @ psi
         sigma2 = float(resid @ resid) / max(len(y) - xm.shape[1], 1)

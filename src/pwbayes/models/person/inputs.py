@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...data.disclosure import DisclosurePolicy
 from ...data.person import PersonData
+from ...data.small_cells import DisclosurePolicy
 from ...data.subgroups import SubgroupLayout
 from .stage_one import StageOne
 

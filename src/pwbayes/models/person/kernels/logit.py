@@ -65,7 +65,7 @@ class LogitLoglik(Op):
 
     __props__ = ()
 
-    def make_node(self, cells, gamma, cell_idx, data):
+    def make_node(self, cells, gamma, cell_idx, data):  # type: ignore[override]
         cells, gamma, data = (
             pt.as_tensor_variable(v).astype("float64") for v in (cells, gamma, data)
         )
@@ -122,4 +122,4 @@ def logit_loglik(cells, gamma, cell_idx, data):
     data : array (rows, 2 + covariates)
         Events ``k``, trials ``n`` (1 for one person per row) and covariates of each row.
     """
-    return _OP(cells, gamma, cell_idx, data)[0]
+    return _OP(cells, gamma, cell_idx, data)[0]  # type: ignore[index]

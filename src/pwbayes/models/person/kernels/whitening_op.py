@@ -39,7 +39,7 @@ class SiteEffects(Op):
 
     __props__ = ()
 
-    def make_node(self, blocks, alpha_mu, mu, alpha_sd, tau, gamma, w):
+    def make_node(self, blocks, alpha_mu, mu, alpha_sd, tau, gamma, w):  # type: ignore[override]
         inputs = [
             pt.as_tensor_variable(v).astype("float64")
             for v in (blocks, alpha_mu, mu, alpha_sd, tau, gamma, w)
@@ -65,7 +65,7 @@ class SiteEffects(Op):
             pt.zeros_like(out) if isinstance(g.type, DisconnectedType) else g
             for out, g in zip(outputs, output_grads, strict=True)
         ]
-        return [DisconnectedType()(), *_GRAD(*inputs, *grads)]
+        return [DisconnectedType()(), *_GRAD(*inputs, *grads)]  # type: ignore[misc]
 
 
 class SiteEffectsGrad(Op):
@@ -74,8 +74,8 @@ class SiteEffectsGrad(Op):
     __props__ = ()
 
     def make_node(self, *inputs):
-        inputs = [pt.as_tensor_variable(v).astype("float64") for v in inputs]
-        return Apply(self, inputs, [inputs[i].type() for i in range(1, 7)])
+        tensors = [pt.as_tensor_variable(v).astype("float64") for v in inputs]
+        return Apply(self, tensors, [tensors[i].type() for i in range(1, 7)])
 
     def perform(self, node, inputs, outputs):
         for out, value in zip(outputs, effects_backward(*_scalars(inputs)), strict=True):
@@ -123,5 +123,5 @@ _GRAD = SiteEffectsGrad()
 
 def site_effects(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w):
     """Return ``(alpha, beta, log density)``: whitened site effects (module docstring)."""
-    alpha, beta, logdens = _OP(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w)
+    alpha, beta, logdens = _OP(blocks, alpha_mu, mu, alpha_sd, tau, gamma, w)  # type: ignore[misc]
     return alpha, beta, logdens

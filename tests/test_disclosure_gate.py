@@ -1,0 +1,157 @@
+"""Nothing that rests on fewer than 10 persons leaves a fit, by any door.
+
+On data with small cells of every kind (:mod:`disclosure_case`), a result made from fake
+draws (fast) and from a real fit with few draws (slow) are walked whole: every group,
+variable, coordinate and attribute of ``fit.idata`` and of the saved file, the record,
+every table and its attrs, the figures, and every file that the command line writes.
+"""
+
+import json
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from disclosure_case import (
+    EXACT_LEVEL,
+    EXACT_ROW,
+    RARE,
+    SMALL_LEVEL,
+    SMALL_ROWS,
+    figure_parts,
+    file_parts,
+    forbidden,
+    idata_parts,
+    leaks,
+    model,
+    people,
+    record_parts,
+    small_counts_in,
+    table_parts,
+)
+from helpers import fake_person_result
+
+import pwbayes as pw
+from pwbayes.report import write_outputs
+
+
+@pytest.fixture(scope="module")
+def case():
+    data = people()
+    m = model(data)
+    return m, forbidden(m)
+
+
+def test_the_small_cells_are_found_and_the_cells_of_ten_are_not(case):
+    m, _ = case
+    notes = "\n".join(m.disclosure.notes)
+    for found in ("site=Deventer, arm=Keuze", "site=Utrecht, arm=Basisbaan",
+                  "site=all sites, arm=Basisbaan", f"covariate={RARE}",
+                  "site=Utrecht, arm=Extra Hulp, basic_qualification=True"):  # fmt: skip
+        assert found in notes
+    assert "site=Nijmegen, arm=Keuze\n" not in notes + "\n"
+    assert "site=Wageningen, arm=Extra Hulp, basic_qualification=True" not in notes
+    assert not any(str(n) in notes for n in (3, 4, 7, 8, 9))  # names, never counts
+
+
+def walk(result, bad, folder):
+    """Every part of every output of ``result``: memory, tables, figures, files."""
+    parts = [*idata_parts(result.idata), *record_parts(result.record)]
+    tables = [
+        result.effects(),
+        result.effects(scale="model", threshold=1.0),
+        result.subgroup_contrasts(),
+        result.subgroup_contrasts(scale="model"),
+        result.heterogeneity(),
+        result.covariate_effects(),
+        result.common_effect(),
+        result.summary(var_names=list(result.idata.posterior.data_vars)),
+    ]
+    for table in tables:
+        parts += table_parts(table)
+    figures = (result.plot_forest(), result.plot_subgroups(), result.plot_subgroups(site="Utrecht"))
+    for fig in figures:
+        parts += figure_parts(fig)
+        plt.close(fig)
+    files = write_outputs(result, folder, title="disclosure walk")
+    assert {"effects", "forest", "report", "posterior"} <= set(files)
+    for path in folder.iterdir():
+        parts += file_parts(path)
+    back = pw.load_result(files["posterior"])
+    parts += [*idata_parts(back.idata), *record_parts(back.record)]
+    return parts, back
+
+
+def check(result, bad, folder):
+    parts, back = walk(result, bad, folder)
+    assert leaks(parts, bad) == []
+    assert small_counts_in(parts) == []
+    for res in (result, back):
+        post, rec = res.idata.posterior, res.record
+        for label in SMALL_ROWS:
+            for name in ("theta", "theta_pp"):
+                assert np.isnan(post[name].sel(row=label)).all(), (name, label)
+            assert np.isnan(res.idata.observed_data["y"].sel(row=label))
+            assert np.isnan(res.idata.constant_data["se"].sel(row=label))
+            row = next(r for r in rec.model.rows if r.label == label)
+            assert row.estimate is None and row.se is None
+        for name in ("mu", "mu_pp", "tau", "theta_new", "theta_new_pp"):
+            assert np.isnan(post[name].sel(component="basisbaan")).all(), name
+        for name in ("beta", "beta_pp"):
+            assert np.isnan(post[name].sel(site="Deventer", component="keuze")).all()
+            assert np.isnan(post[name].sel(site="Utrecht", component="basisbaan")).all()
+        assert np.isnan(post["gamma"].sel(covariate=RARE)).all()
+        site, arm, level = SMALL_LEVEL
+        assert np.isnan(post["theta_sub_pp"].sel(site=site, arm=arm, subgroup=level)).all()
+        person = rec.model.person
+        k = person.covariates.index(RARE)
+        assert person.covariate_mean[k] is None and person.covariate_sd[k] is None
+        assert person.dropped == {"missing values": "fewer than 10"}
+        # no over-suppression: cells of exactly 10 persons stay
+        assert np.isfinite(post["theta_pp"].sel(row=EXACT_ROW)).all()
+        assert np.isfinite(res.idata.observed_data["y"].sel(row=EXACT_ROW))
+        site, arm, level = EXACT_LEVEL
+        assert np.isfinite(post["theta_sub_pp"].sel(site=site, arm=arm, subgroup=level)).all()
+        eff = res.effects()
+        assert ((eff.site == "Nijmegen") & (eff.arm == "Keuze")).any()
+        assert not ((eff.site == "Deventer") & (eff.arm == "Keuze")).any()
+        assert not (eff.component == "basisbaan").any() and not (eff.arm == "Basisbaan").any()
+        assert RARE not in set(res.covariate_effects().covariate)
+        assert eff.attrs["suppressed"] == list(rec.disclosure.suppressed)
+    report = (folder / "report.md").read_text()
+    assert "| Deventer | Keuze |" not in report and "| Nijmegen | Keuze |" in report
+    assert report.index("Disclosure control") < report.index("## Pooled effect")
+    assert "suppressed (fewer than 10 persons): site=Deventer, arm=Keuze" in report
+
+
+def test_nothing_small_leaves_a_result_of_fake_draws(case, tmp_path):
+    m, bad = case
+    check(fake_person_result(m), bad, tmp_path / "fake")
+
+
+@pytest.mark.slow
+def test_nothing_small_leaves_a_real_fit(case, tmp_path):
+    m, bad = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pw.ConvergenceWarning)  # 2 x 100 draws: not converged
+        fit = m.fit(draws=100, tune=100, chains=2, random_seed=3, progress=False)
+    check(fit, bad, tmp_path / "real")
+
+
+def test_an_output_no_rule_covers_is_not_released(case):
+    """Fail closed: a posterior variable of unknown dimensions stops the result."""
+    import arviz as az
+
+    m, _ = case
+    draws = fake_person_result(m).idata.posterior[["alpha_mu", "alpha_sd", "alpha", "mu", "tau",
+                                                   "beta", "gamma", "delta"]]  # fmt: skip
+    odd = draws.assign(odd=draws["beta"].rename(component="feature"))
+    idata = az.InferenceData(posterior=odd, sample_stats=fake_person_result(m).idata.sample_stats)
+    with pytest.raises(pw.DisclosureError, match="odd.*no small-cell rule covers"):
+        pw.result_from_draws(m, idata, random_seed=1)
+
+
+def test_a_summary_model_has_no_persons_to_protect(fake_example_result):
+    assert fake_example_result.record.disclosure is None
+    assert "suppressed" not in fake_example_result.effects().attrs
+    assert json.loads(fake_example_result.record.to_json())["disclosure"] is None
