@@ -67,6 +67,16 @@ def _labels(post, names) -> dict[str, list[str]]:
     return out
 
 
+def _replication(fit, truth: Mapping[str, np.ndarray]) -> dict:
+    """Ranks and labels of the true values in one fit, and its divergences."""
+    post = fit.idata.posterior
+    return {
+        "ranks": _ranks(post, truth, N_RANK_DRAWS),
+        "labels": _labels(post, truth),
+        "divergences": fit.diagnostics.divergences,
+    }
+
+
 def _draw(prior: Prior, rng: np.random.Generator, size) -> np.ndarray:
     """Draw from a Normal or HalfNormal prior (the families SBC here supports)."""
     p = prior.params
@@ -97,12 +107,7 @@ def _summary_one(data, columns, priors, fit_priors, seed, i, fit_kw) -> dict:
     sim[columns["estimate"]] = theta + rows["se"].to_numpy() * rng.standard_normal(len(rows))
     model = SummaryModel(sim, **columns, priors=fit_priors)
     fit = model.fit(random_seed=int(rng.integers(2**31)), progress=False, **fit_kw)
-    truth = {"mu": mu, "tau": tau, "beta": beta}
-    return {
-        "ranks": _ranks(fit.idata.posterior, truth, N_RANK_DRAWS),
-        "labels": _labels(fit.idata.posterior, truth),
-        "divergences": fit.diagnostics.divergences,
-    }
+    return _replication(fit, {"mu": mu, "tau": tau, "beta": beta})
 
 
 def sbc_summary(
@@ -192,11 +197,7 @@ def _person_one(data, columns, priors, fit_priors, seed, i, fit_kw) -> dict:
     truth = {"alpha_mu": alpha_mu, "alpha_sd": alpha_sd, "mu": mu, "tau": tau, "beta": beta}
     if len(d.covariates):
         truth["gamma"] = gamma
-    return {
-        "ranks": _ranks(fit.idata.posterior, truth, N_RANK_DRAWS),
-        "labels": _labels(fit.idata.posterior, truth),
-        "divergences": fit.diagnostics.divergences,
-    }
+    return _replication(fit, truth)
 
 
 def sbc_person(

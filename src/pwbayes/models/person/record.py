@@ -54,7 +54,7 @@ def person_record(model: PersonModel) -> ModelRecord:
         arms=tuple(d.arms),
         arm_components={a: tuple(c) for a, c in d.arm_components.items()},
         rows=rows,
-        priors=model._priors.to_dict(),
+        priors={name: prior.to_dict() for name, prior in model.priors.items()},
         person=_person_section(model),
         subgroups=sub,
     )
