@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/compare_versions.py --base 1afad94 [--cases summary person national]
-        [--repeats 3] [--json benchmarks/out/compare_versions.json]
+        [--repeats 3] [--fits 3] [--json benchmarks/out/compare_versions.json]
 
 ``--base`` is a commit of this repository (default: the commit before the 0.2 redesign);
 its ``src/`` is extracted with ``git archive`` into a temporary folder, and every fit runs in
@@ -16,7 +16,7 @@ hit both alike.
 Cases (the figures of ``docs/benchmarks.md`` that the redesign could touch):
 
 * ``summary``: the six-municipality example, default ``fit()`` (4 x 2,000 draws); one
-  compile, then ``--repeats`` fits of the same model object: wall time per fit;
+  compile, then ``--fits`` fits of the same model object per process: wall time per fit;
 * ``person``: the full synthetic population (11,316 rows, nine covariates), the whole
   default fit (4 x 1,000 draws) from a new process: build, compile (warm caches), sample,
   post-process;
@@ -146,11 +146,12 @@ def main() -> dict:
     ap.add_argument("--base", default=DEFAULT_BASE)
     ap.add_argument("--cases", nargs="+", default=["summary", "person", "national"])
     ap.add_argument("--repeats", type=int, default=3, help="alternating rounds per case")
+    ap.add_argument("--fits", type=int, default=3, help="summary: fits per process")
     ap.add_argument("--json", default="benchmarks/out/compare_versions.json")
     args = ap.parse_args()
     unknown = sorted(set(args.cases) - {"summary", "person", "national"})
-    if unknown or args.repeats < 1:
-        ap.error(f"unknown case(s) {unknown} or repeats < 1")
+    if unknown or args.repeats < 1 or args.fits < 1:
+        ap.error(f"unknown case(s) {unknown}, or repeats or fits < 1")
     with tempfile.TemporaryDirectory() as tmp:
         versions = {"base": extract(args.base, Path(tmp)), "new": ROOT / "src"}
         out: dict = {"base": args.base, "cases": {}}
@@ -159,11 +160,10 @@ def main() -> dict:
                 print(f"warm-up {case} {name}", flush=True)
                 run(src, case, 1, seed=99)
             runs: dict[str, list[dict]] = {"base": [], "new": []}
-            for r in range(args.repeats if case != "summary" else 1):
+            for r in range(args.repeats):
                 for name, src in versions.items():
-                    reps = args.repeats if case == "summary" else 1
                     print(f"{case} round {r + 1} {name}", flush=True)
-                    runs[name].append(run(src, case, reps, seed=1 + r))
+                    runs[name].append(run(src, case, args.fits, seed=1 + 10 * r))
             out["cases"][case] = summarise(runs)
             print(case, json.dumps(out["cases"][case], indent=1), flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -175,7 +175,7 @@ def validate_person(
         site_index=pd.Categorical(site_str, categories=sites).codes.astype(int),
         arm_index=np.array([arm_order.index(a) if a is not None else -1 for a in arm_names]),
         x=x,
-        participant=~np.array([is_reference_group(lab) for lab in df[arm]], dtype=bool),
+        participant=~df[arm].map({lab: is_reference_group(lab) for lab in parsed}).to_numpy(bool),
         sites=sites,
         arms=arm_order,
         components=[c for c in parser.known() if c in present],

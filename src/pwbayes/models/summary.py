@@ -71,6 +71,8 @@ class SummaryModel(ModelBase):
         Arm-label parser; defaults to the package-wide one.
     """
 
+    CHECKED = ("mu", "tau", "z", "beta", "theta", "interaction", "bias")
+
     def __init__(
         self,
         data: pd.DataFrame,
@@ -124,8 +126,6 @@ class SummaryModel(ModelBase):
             priors, default_priors(self.data.rows["se"]), used, self.data.components
         )
         self._model = None
-
-    CHECKED = ("mu", "tau", "z", "beta", "theta", "interaction", "bias")
 
     # ------------------------------------------------------------------ inspection
     @property
