@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+from pathlib import Path
 
 import arviz as az
 import numpy as np
@@ -143,3 +144,10 @@ def test_record_is_immutable_and_replaceable(fake_example_result):
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.format_version = 3  # type: ignore[misc]
     assert record.replace(pwbayes_version="x").pwbayes_version == "x"
+
+
+def test_a_file_written_by_pwbayes_0_1_is_refused_with_the_reason():
+    """A real format-1 file: eight schools, 2 x 20 draws, saved by pwbayes 0.1.0 (1afad94)."""
+    path = Path(__file__).parent / "data" / "pwbayes_0.1_eight_schools.nc"
+    with pytest.raises(pw.RecordError, match=r"format 1 \(pwbayes 0.1's unversioned .*Refit"):
+        pw.load_result(path)
