@@ -27,6 +27,7 @@ import pandas as pd
 
 import pwbayes as pw
 from pwbayes.arms import ArmParser
+from pwbayes.data.site_estimates import estimates_from
 
 COLS = {"site": "municipality", "arm": "arm", "outcome": "work_gt_8h"}
 SMALL_ROWS = ("Deventer: Keuze", "Utrecht: Basisbaan")
@@ -86,7 +87,8 @@ def model(data: pd.DataFrame) -> pw.PersonModel:
 def forbidden(m: pw.PersonModel) -> dict[str, float]:
     """Quantities resting on fewer than 10 persons, as the model computed them in memory."""
     out = {}
-    table = m.site_table.assign(row=m.site_table.site + ": " + m.site_table.arm)
+    table = estimates_from(m.data, family="bernoulli")  # the unpooled per-site method
+    table = table.assign(row=table.site + ": " + table.arm)
     for label in SMALL_ROWS:
         row = table[table.row == label].iloc[0]
         out[f"estimate {label}"] = float(row.estimate)

@@ -11,8 +11,10 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 from disclosure_case import (
+    COLS,
     EXACT_LEVEL,
     EXACT_ROW,
     RARE,
@@ -24,6 +26,7 @@ from disclosure_case import (
     idata_parts,
     leaks,
     model,
+    parser,
     people,
     record_parts,
     small_counts_in,
@@ -155,3 +158,73 @@ def test_a_summary_model_has_no_persons_to_protect(fake_example_result):
     assert fake_example_result.record.disclosure is None
     assert "suppressed" not in fake_example_result.effects().attrs
     assert json.loads(fake_example_result.record.to_json())["disclosure"] is None
+
+
+def test_an_arm_is_hidden_wherever_one_of_its_components_is(case):
+    """A small combined arm hides its components' site effects, so every arm sharing them."""
+    data = people()
+    few = data[(data.municipality == "Utrecht") & (data.arm == "control")].head(6)
+    data = pd.concat([data, few.assign(arm="Extra Hulp + Werken Loont")], ignore_index=True)
+    result = fake_person_result(model(data))
+    post, rows = result.idata.posterior, {r.label: r for r in result.record.model.rows}
+    for component in ("extra_hulp", "werken_loont"):
+        assert np.isnan(post["beta"].sel(site="Utrecht", component=component)).all()
+    for arm in ("Extra Hulp", "Werken Loont", "Extra Hulp + Werken Loont"):
+        label = f"Utrecht: {arm}"
+        assert np.isnan(post["theta"].sel(row=label)).all(), label  # theta = sum of betas
+        assert np.isnan(post["theta_pp"].sel(row=label)).all(), label
+        assert rows[label].estimate is None  # the record says what the data groups say
+    assert np.isfinite(post["theta"].sel(row="Utrecht: Zelf in Actie")).all()
+    assert np.isfinite(post["theta"].sel(row="Wageningen: Extra Hulp")).all()
+
+
+@pytest.mark.parametrize(
+    ("common", "rare_value", "n_rare", "rare"),
+    [((1,), 2, 4, True), ((0, 1), 2, 3, True), ((0, 1), 2, 12, False)],
+    ids=["coded 1/2", "three values", "three values, none rare"],
+)
+def test_covariates_of_few_values_with_a_rare_one(case, common, rare_value, n_rare, rare):
+    """With at most three values, count, mean and SD give the number with each away."""
+    data = people().dropna().reset_index(drop=True)
+    values = np.resize(np.array(common), len(data))
+    values[:n_rare] = rare_value
+    data["few_values"] = values
+    m = pw.PersonModel(data, **COLS, covariates=["few_values"], parser=parser())
+    result = fake_person_result(m)
+    person = result.record.model.person
+    assert (person.covariate_mean[0] is None) is rare
+    assert bool(np.isnan(result.idata.posterior["gamma"]).all()) is rare
+    assert ("few_values" in set(result.covariate_effects().covariate)) is not rare
+
+
+def test_only_known_attributes_and_dimension_coordinates_pass(case):
+    import arviz as az
+
+    from pwbayes.postprocess.disclosure import SAFE_ATTRS
+
+    m, _ = case
+    result = fake_person_result(m)
+    for group in result.idata.groups():
+        assert set(result.idata[group].attrs) <= SAFE_ATTRS, group
+        for name in result.idata[group].data_vars:
+            assert not result.idata[group][name].attrs, (group, name)
+    post = result.idata.posterior[["alpha_mu", "alpha_sd", "alpha", "mu", "tau", "beta", "gamma",
+                                   "delta"]]  # fmt: skip
+    post["mu"].attrs["unpooled"] = 18.59
+    post.attrs["note about a cell"] = "7 persons"
+    stats = result.idata.sample_stats
+    back = pw.result_from_draws(m, az.InferenceData(posterior=post, sample_stats=stats))
+    assert "unpooled" not in back.idata.posterior["mu"].attrs
+    assert "note about a cell" not in back.idata.posterior.attrs
+    odd = post.assign_coords(size_of_cell=("site", np.arange(post.sizes["site"])))
+    with pytest.raises(pw.DisclosureError, match="other coordinates"):
+        pw.result_from_draws(m, az.InferenceData(posterior=odd, sample_stats=stats))
+
+
+def test_tables_keep_their_columns_when_everything_is_hidden(case):
+    m, _ = case
+    result = fake_person_result(m)
+    empty = result.effects(level="new_site", threshold=1.0).iloc[0:0]
+    assert list(result.effects(level="subgroup").columns)[-2:] == ["subgroup", "subgroup_level"]
+    assert "p_gt_threshold" in empty.columns
+    assert result.heterogeneity().attrs["scale"] == "log-odds"  # tau is on the model's scale

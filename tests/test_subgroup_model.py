@@ -164,7 +164,7 @@ def test_subgroup_effects_table(model):
     eff = result.effects(level="subgroup")
     assert set(eff.level) == {"subgroup"}
     assert {"subgroup", "subgroup_level"} <= set(eff.columns)
-    ran = set(zip(model.site_table.site, model.site_table.arm, strict=True))
+    ran = {(r.site, r.arm) for r in result.record.model.rows}
     site_rows = eff[eff.site.notna() & eff.arm.notna()]
     assert set(zip(site_rows.site, site_rows.arm, strict=True)) == ran
     pooled = eff[eff.site.isna() & eff.component.notna()]

@@ -91,8 +91,10 @@ class PersonSection:
     """Options and data description of a :class:`~pwbayes.PersonModel`.
 
     Counts of persons are text: a number, or ``"fewer than 10"`` where disclosure control
-    hides it. The mean and SD of a covariate are ``None`` when it is an indicator whose
-    rarer value holds fewer than ``min_cell`` persons (mean and count would give it away).
+    hides it; the number of persons is rounded to tens (``"about 1400"``) when some count
+    was hidden, so that a difference cannot give it away. The mean and SD of a covariate are
+    ``None`` when it takes at most three values and one of them is held by fewer than
+    ``min_cell`` persons (with the count, they would give that number away).
     """
 
     family: str
@@ -101,7 +103,6 @@ class PersonSection:
     dropped: dict[str, str]
     n_persons: str
     collapsed: bool
-    n_likelihood_rows: int
     likelihood: str
     parameterization: str | None
     normal_approx: NormalApproxSection | None

@@ -84,9 +84,15 @@ def is_small(n: float, min_cell: int) -> bool:
     return bool(n < min_cell)
 
 
-def count_text(n: int, min_cell: int = MIN_CELL) -> str:
-    """Write a count of persons as it may be shown: the number, or ``"fewer than 10"``."""
-    return f"fewer than {min_cell}" if is_small(n, min_cell) else str(int(n))
+def count_text(n: int, min_cell: int = MIN_CELL, exact: bool = True) -> str:
+    """Write a count of persons as it may be shown: the number, or ``"fewer than 10"``.
+
+    ``exact=False`` rounds it to tens (``"about 1400"``): for a total shown beside counts
+    that were hidden, from which the difference would give them away.
+    """
+    if is_small(n, min_cell):
+        return f"fewer than {min_cell}"
+    return str(int(n)) if exact else f"about {int(round(int(n), -1))}"
 
 
 def suppression_note(min_cell: int, cell: Mapping[str, object], also: str = "") -> str:

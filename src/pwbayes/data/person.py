@@ -18,7 +18,7 @@ import pandas as pd
 from ..arms import ArmParser, comparison_per_site, comparison_roles, is_reference_group
 from ..errors import ArmError, DataError, quote_values
 from .covariates import bin_covariates, encode_covariates, level_order
-from .disclosure import MIN_CELL, count_text
+from .disclosure import MIN_CELL, count_text, is_small
 
 __all__ = [
     "FAMILIES",
@@ -242,9 +242,11 @@ def _without_missing(df, columns, missing, min_cell, dropped) -> pd.DataFrame:
             "Nothing is dropped silently: fill them in, or pass missing='drop' to drop those "
             "rows with a warning."
         )
+    # the total is not shown beside a small count: their difference would give it away
+    total = "" if is_small(rows, min_cell) else f" of {count_text(len(df), min_cell)}"
     warnings.warn(
-        f"Dropped {count_text(rows, min_cell)} of {count_text(len(df), min_cell)} row(s) with "
-        f"missing values, by column: {per_col}.",
+        f"Dropped {count_text(rows, min_cell)}{total} row(s) with missing values, by column: "
+        f"{per_col}.",
         UserWarning,
         stacklevel=4,
     )

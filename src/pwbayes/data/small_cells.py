@@ -4,7 +4,7 @@
 applied by the last step of every fit (:mod:`pwbayes.postprocess.disclosure`) to every
 output. The rule (:func:`.disclosure.is_small`) and the notes
 (:func:`.disclosure.suppression_note`) are :mod:`.disclosure`'s. This module needs numpy
-only.
+and pandas only.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .disclosure import is_small, suppression_note
 from .person import PersonData
@@ -28,7 +29,7 @@ class DisclosurePolicy:
     intercept on its comparison group; a pooled quantity of some arms on those arms and the
     comparison groups summed over sites (it is hidden when the comparison groups are small
     or every one of the arms is); a covariate's coefficient on the persons with and without
-    it when it is an indicator. Cells with nobody in them count as small.
+    it when it takes at most three values. Cells with nobody in them count as small.
 
     The subgroup terms of a variable sum to zero over its levels, so the others would give
     a small level away: a pooled quantity of one level rests on every level of its
@@ -44,7 +45,9 @@ class DisclosurePolicy:
         ``(arm, None, None)`` and ``(arm, variable, level)`` below ``min_cell`` summed over
         sites (arm ``None``: the comparison groups).
     rare_covariates : frozenset
-        Covariate columns (indicators) whose rarer value holds fewer than ``min_cell``.
+        Covariate columns of at most three values (indicators...) of which one is held by
+        fewer than ``min_cell`` persons: with the count, their mean and SD would give the
+        number away.
     arms_of : dict
         Per site, the arms it ran and their components.
     levels : dict
@@ -136,12 +139,13 @@ def policy_for(data: PersonData, min_cell: int, by_site: bool = False) -> Disclo
             visit(n[:, :, k], (var, level))
     rare = set()
     for k, name in enumerate(data.covariates):
-        raw = data.x[:, k] * data.covariate_sd[k] + data.covariate_mean[k]
-        if np.all(np.isclose(raw, 0.0) | np.isclose(raw, 1.0)):  # an indicator
-            ones = int(np.sum(raw > 0.5))
-            if is_small(min(ones, len(raw) - ones), min_cell):
-                rare.add(name)
-                notes.append(suppression_note(min_cell, {"covariate": name}))
+        # with at most three values, the number of persons with each follows from the
+        # count, mean and SD: a rare value makes the covariate's figures rest on it
+        raw = pd.Series(np.round(data.x[:, k] * data.covariate_sd[k] + data.covariate_mean[k], 9))
+        counts = raw.value_counts(sort=False)
+        if len(counts) <= 3 and is_small(counts.min(), min_cell):
+            rare.add(name)
+            notes.append(suppression_note(min_cell, {"covariate": name}))
     return DisclosurePolicy(
         min_cell=min_cell,
         small=frozenset(small),

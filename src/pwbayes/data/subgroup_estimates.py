@@ -64,7 +64,9 @@ def subgroup_estimates(
         is constant within each level).
     min_cell : int
         Rows whose arm or comparison group holds fewer persons within the level are
-        suppressed; ``attrs["suppressed"]`` lists them (never their counts).
+        suppressed; ``attrs["suppressed"]`` lists them (never their counts). The counts of
+        the same site x arm (or comparison group) in the other levels are blank (<NA>), so
+        that their difference from the cell's total does not give the small one away.
     bins : int or sequence of float, optional
         Cut a numeric ``subgroup`` into this many quantile bins, or at these edges (as
         :func:`~pwbayes.bin_covariates`). Default: a numeric column with more than
@@ -135,12 +137,41 @@ def subgroup_estimates(
         [not (is_small(a, min_cell) or is_small(c, min_cell))
          for a, c in zip(out["n_arm"], out["n_comparison"], strict=True)]
     ]  # fmt: skip
-    out = out.reset_index(drop=True)
+    out = _secondary_counts(out.reset_index(drop=True), data, site, arm, subgroup, comparison,
+                            min_cell, parser)  # fmt: skip
     out.attrs["suppressed"] = suppressed
     out.attrs["levels"] = [str(v) for v in levels]
     out.attrs["min_cell"] = min_cell
     if data.attrs.get("note"):
         out.attrs["note"] = data.attrs["note"]
+    return out
+
+
+def _secondary_counts(out, data, site, arm, subgroup, comparison, min_cell, parser):
+    """Blank the counts that would give a small cell of another level away.
+
+    When a site x arm cell (or a comparison group) is small, or empty, in one level of the
+    subgroup, its counts in the other levels are not shown: with the cell's total (from
+    :func:`~pwbayes.site_estimates`) their difference would be the small count.
+    """
+    counts = cell_counts(data, site=site, arm=arm, subgroups=[subgroup])
+    by_level = counts[counts.subgroup == subgroup].set_index(["site", "arm", "subgroup_level"])["n"]
+    overall = counts[counts.subgroup == ""]
+    wanted = comparison_per_site(comparison, list(pd.unique(overall["site"])))
+    levels = ordered_levels(data[subgroup])
+    hidden_arm, hidden_comp = set(), set()
+    for s, a in zip(overall["site"], overall["arm"], strict=True):
+        if not any(is_small(by_level.get((s, a, lev), 0), min_cell) for lev in levels):
+            continue
+        role = comparison_role(a, wanted[s], parser)
+        if role == "comparison":
+            hidden_comp.add(s)
+        elif role == "arm":
+            hidden_arm.add((s, parser.label(parser.parse(a, allow_empty=False))))
+    out = out.astype({"n_arm": "Int64", "n_comparison": "Int64"})  # counts, or <NA>
+    cell = list(zip(out["site"], out["arm"], strict=True))
+    out.loc[[c in hidden_arm for c in cell], "n_arm"] = pd.NA
+    out.loc[out["site"].isin(hidden_comp), "n_comparison"] = pd.NA
     return out
 
 

@@ -162,17 +162,7 @@ def validate_summary(
             "A zero standard error claims perfect knowledge; check the source table."
         )
 
-    comps_of_row: list[tuple[str, ...]]
-    if arm is None:
-        comps_of_row = [(SINGLE_COMPONENT,)] * len(df)
-    else:
-        parsed: dict[str, tuple[str, ...]] = {}
-        for label in pd.unique(raw_arms):
-            try:
-                parsed[label] = parser.parse(label, allow_empty=False)
-            except ArmError as err:
-                raise ArmError(f"Column {arm!r} (arm): {err}") from None
-        comps_of_row = [parsed[a] for a in raw_arms]
+    comps_of_row = _components_of_rows(raw_arms, arm, parser)
     arm_names = [parser.label(c) if arm is not None else SINGLE_COMPONENT for c in comps_of_row]
 
     rows = pd.DataFrame(
@@ -215,6 +205,19 @@ def validate_summary(
         arm_components=arm_components,
         columns=columns,
     )
+
+
+def _components_of_rows(raw_arms: pd.Series, arm: str | None, parser: ArmParser):
+    """Return the components of every row's arm (``effect`` alone without an arm column)."""
+    if arm is None:
+        return [(SINGLE_COMPONENT,)] * len(raw_arms)
+    parsed: dict[str, tuple[str, ...]] = {}
+    for label in pd.unique(raw_arms):
+        try:
+            parsed[label] = parser.parse(label, allow_empty=False)
+        except ArmError as err:
+            raise ArmError(f"Column {arm!r} (arm): {err}") from None
+    return [parsed[a] for a in raw_arms]
 
 
 def _suspect_mask(df: pd.DataFrame, rows: pd.DataFrame, suspect) -> np.ndarray:

@@ -9,9 +9,10 @@ mean and SD of a rare indicator covariate). Counts of persons never reach the re
 numbers that could be small (:func:`~pwbayes.data.disclosure.count_text`).
 
 The rule for a variable is chosen by its dimensions (:data:`RULES`); a variable with a
-dimension no rule covers is not let through (:class:`~pwbayes.errors.DisclosureError`),
-and sample stats with per-parameter dimensions (the sampler's internals) are dropped, so
-that nothing new can slip past unchecked.
+dimension no rule covers, or with other coordinates, is not let through
+(:class:`~pwbayes.errors.DisclosureError`); sample stats with per-parameter dimensions (the
+sampler's internals) are dropped, and of the attributes only those of :data:`SAFE_ATTRS`
+pass, so that nothing new can slip past unchecked.
 """
 
 from __future__ import annotations
@@ -28,9 +29,22 @@ from ..data.small_cells import DisclosurePolicy
 from ..errors import DisclosureError
 from ..record import DisclosureSection, ModelRecord, Row
 
-__all__ = ["RULES", "disclose"]
+__all__ = ["RULES", "SAFE_ATTRS", "disclose"]
 
 _DRAW_DIMS = ("chain", "draw")
+#: Attributes of an InferenceData group that pass: where and how the draws were made.
+SAFE_ATTRS = frozenset(
+    {
+        "created_at",
+        "arviz_version",
+        "inference_library",
+        "inference_library_version",
+        "modeling_interface",
+        "modeling_interface_version",
+        "sampling_time",
+        "tuning_steps",
+    }
+)
 
 #: Which small-cell rule each combination of dimensions follows (see the policy's docs).
 RULES: dict[tuple[str, ...], str] = {
@@ -74,18 +88,20 @@ def disclose(
     groups = {}
     for group in idata.groups():
         ds = idata[group]
+        attrs = {k: v for k, v in ds.attrs.items() if k in SAFE_ATTRS}
         if group == "sample_stats":
             keep = [v for v in ds.data_vars if set(ds[v].dims) <= set(_DRAW_DIMS)]
-            groups[group] = ds[keep]
+            groups[group] = xr.Dataset({v: ds[v].variable for v in keep}, attrs=attrs)
             continue
         out = {}
         for name, da in ds.data_vars.items():
             out[name], n = _mask(da, test, f"{group}/{name}")
             if n:
                 masked[str(name) if group == "posterior" else f"{group}/{name}"] = n
-        groups[group] = xr.Dataset(out, attrs=ds.attrs)
+        groups[group] = xr.Dataset(out, attrs=attrs)
+    rule = test.rule("site x arm")  # the ``row`` dimension's, as observed_data and theta
     rows = tuple(
-        Row(r.site, r.arm, None, None) if policy.site_arm(r.site, r.arm) else r for r in record.rows
+        Row(r.site, r.arm, None, None) if rule({"row": r.label}) else r for r in record.rows
     )
     person = record.person
     if person is not None:
@@ -105,13 +121,20 @@ def disclose(
 
 
 def _mask(da: xr.DataArray, test: _Cells, where: str) -> tuple[xr.DataArray, int]:
-    """``da`` with the entries resting on small cells set to NaN, and how many."""
+    """``da`` with the entries resting on small cells set to NaN, and how many.
+
+    Only its values and the coordinates of its dimensions pass; its attributes do not.
+    """
     dims = tuple(str(d) for d in da.dims if d not in _DRAW_DIMS)
-    if dims not in RULES:
+    extra = sorted(str(c) for c in da.coords if c not in da.dims)
+    if dims not in RULES or extra:
         raise DisclosureError(
-            f"{where} has dimensions {dims}, which no small-cell rule covers; it is not "
-            f"released. Known: {sorted(RULES)}. (A pwbayes bug: please report it.)"
+            f"{where} has dimensions {dims} and other coordinates {extra}: no small-cell rule "
+            f"covers it, so it is not released. Rules: {sorted(RULES)}; other coordinates are "
+            "never released. (A pwbayes bug: please report it.)"
         )
+    da = da.copy(deep=False)
+    da.attrs = {}
     rule = test.rule(RULES[dims])
     labels = [[str(v) for v in da.coords[d].values] for d in dims]
     grid = np.array(
@@ -135,18 +158,24 @@ class _Cells:
             for c in record.components
         }
         self.arms = list(record.arms)
+        self.components_of = dict(record.arm_components)
 
     def rule(self, name: str) -> Callable[[dict], bool]:
-        """Return the test of one entry's labels for rule ``name`` (see :data:`RULES`)."""
+        """Return the test of one entry's labels for rule ``name`` (see :data:`RULES`).
+
+        An arm's effect is the sum of its components' effects, so it is hidden wherever
+        one of its components' effects is, and the other way round: the same number is
+        never hidden under one name and shown under another.
+        """
         p = self.policy
         rules: dict[str, Callable[[dict], bool]] = {
             "everyone": lambda lab: p.pooled(self.arms),
             "pooled component": lambda lab: p.pooled(
                 self.arms_with[lab["component"]], *self._sub(lab)
             ),
-            "pooled arm": lambda lab: p.pooled([lab["arm"]], *self._sub(lab)),
+            "pooled arm": self._pooled_arm,
             "site intercept": lambda lab: p.site_arm(lab["site"], None),
-            "site x arm": lambda lab: p.site_arm(*self._cell(lab), *self._sub(lab)),
+            "site x arm": self._site_arm,
             "covariate": lambda lab: p.covariate(lab["covariate"]),
             "site component": lambda lab: p.site_component(
                 lab["site"], lab["component"], *self._sub(lab)
@@ -158,6 +187,18 @@ class _Cells:
             ),
         }
         return rules[name]
+
+    def _pooled_arm(self, lab: dict) -> bool:
+        arm, sub, p = lab["arm"], self._sub(lab), self.policy
+        return p.pooled([arm], *sub) or any(
+            p.pooled(self.arms_with[c], *sub) for c in self.components_of[arm]
+        )
+
+    def _site_arm(self, lab: dict) -> bool:
+        (site, arm), sub, p = self._cell(lab), self._sub(lab), self.policy
+        return p.site_arm(site, arm, *sub) or any(
+            p.site_component(site, c, *sub) for c in self.components_of[arm]
+        )
 
     def _sub(self, lab: dict) -> tuple:
         return self.level[lab["subgroup"]] if "subgroup" in lab else ()

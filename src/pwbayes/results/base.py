@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ResultBase"]
 
+#: Columns of the effects table (then ``threshold, p_gt_threshold`` and, with subgroups,
+#: ``subgroup, subgroup_level``).
+COLUMNS = ["level", "site", "component", "arm", "estimand", "mean", "sd", "hdi_low",
+           "hdi_high", "p_positive"]  # fmt: skip
+
 #: Estimands of the effects table, in order: (estimand, level, dims).
 ESTIMANDS = (
     ("beta", "site", ("site", "component")),
@@ -158,7 +163,10 @@ class ResultBase:
                 rows += self._rows(
                     estimand, level_, dims, hdi_prob, threshold, masks.get(estimand), var
                 )
-        return self._annotate(pd.DataFrame.from_records(rows), hdi_prob, scale)
+        columns = COLUMNS + (["threshold", "p_gt_threshold"] if threshold is not None else [])
+        if "subgroup" in levels and self.record.model.subgroups is not None:
+            columns += ["subgroup", "subgroup_level"]
+        return self._annotate(pd.DataFrame.from_records(rows, columns=columns), hdi_prob, scale)
 
     def _rows(self, name, level, key_dims, hdi_prob, threshold, mask, var) -> list[dict]:
         if var not in self.idata.posterior:
@@ -249,7 +257,7 @@ class ResultBase:
             },
             columns=columns,
         )
-        return self._annotate(table, hdi_prob, "outcome")
+        return self._annotate(table, hdi_prob, "model")  # tau is on the model's scale
 
     def common_effect(self) -> pd.DataFrame:
         """Return the fully pooled (common-effect) reference per arm, exact (:mod:`.reference`)."""

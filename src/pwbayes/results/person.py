@@ -96,7 +96,10 @@ class PersonResult(ResultBase):
                     labels = {"level": level, "site": site, "component": None, "arm": None}
                     labels[key] = name
                     records += _differences(here.sel({key: name}), refs, labels, hdi_prob)
-        return self._annotate(pd.DataFrame.from_records(records), hdi_prob, scale)
+        columns = ["level", "site", "component", "arm", "subgroup", "subgroup_level", "reference",
+                   "mean", "sd", "hdi_low", "hdi_high", "p_positive"]  # fmt: skip
+        table = pd.DataFrame.from_records(records, columns=columns)
+        return self._annotate(table, hdi_prob, scale)
 
     def _references(self, reference) -> dict[str, str]:
         """Return the reference level of every subgroup variable, checked."""

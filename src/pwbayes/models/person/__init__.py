@@ -35,7 +35,7 @@ from . import options, stage_one
 from .cells import likelihood_rows
 from .graph import GraphSpec, build_graph
 from .inputs import PersonInputs
-from .record import person_record
+from .record import hides_counts, person_record
 
 if TYPE_CHECKING:
     from ...record import ModelRecord
@@ -118,15 +118,20 @@ class PersonModel(ModelBase):
     Attributes
     ----------
     data : PersonData
-        The validated, encoded data (in memory only; never saved).
-    site_table : pandas.DataFrame
-        The published method's per-site estimates (:func:`pwbayes.site_estimates`).
+        The validated, encoded data.
     cells : LikelihoodRows
-        The rows the likelihood sums over (collapsed or not).
+        The rows the likelihood sums over (collapsed or not), with their counts.
     whitening, stage_one
         The stage-one approximations in use (``None`` when not used).
     disclosure : DisclosurePolicy
         The small cells of the data, applied to every output of a fit.
+
+    Notes
+    -----
+    A model holds the person-level data and aggregates of them (``data``, ``cells``,
+    ``stage_one``) in memory, as its inputs: they are not outputs and pass no disclosure
+    control. What leaves the remote-access environment is made from a fit's result, which
+    has passed it: export results, tables, plots, saved results and reports, never models.
     """
 
     CHECKED = (
@@ -186,7 +191,8 @@ class PersonModel(ModelBase):
         d = self.data
         self.subgroup_layout = SubgroupLayout(d.subgroups) if subgroups else None
         self.note = note if note is not None else data.attrs.get("note")
-        self.site_table = estimates_from(d, family=family, note=self.note)
+        # the published method per site: the record's rows, emptied by the disclosure gate
+        self._site_table = estimates_from(d, family=family, note=self.note)
         self.likelihood = options.choose_likelihood(likelihood, d, family)
         self.cells = likelihood_rows(d, family, collapse, self.likelihood, self.subgroup_layout)
         used = options.used_priors(d, family, self.likelihood, subgroups_by_site)
@@ -223,10 +229,11 @@ class PersonModel(ModelBase):
 
     def __repr__(self) -> str:
         d = self.data
+        exact = not hides_counts(self)
         lines = [
             f"PersonModel(family={self.family!r}, outcome={d.columns['outcome']!r})",
-            f"  {count_text(len(d.y), self.min_cell)} rows "
-            f"({count_text(int(d.participant.sum()), self.min_cell)} participants), "
+            f"  {count_text(len(d.y), self.min_cell, exact)} rows "
+            f"({count_text(int(d.participant.sum()), self.min_cell, exact)} participants), "
             f"{len(d.sites)} sites: {', '.join(d.sites)}",
             f"  components: {', '.join(d.components)}",
             f"  covariates: {', '.join(d.covariates) or 'none'}",

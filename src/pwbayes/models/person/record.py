@@ -1,9 +1,9 @@
 """The record of a person model: data layout, options and priors, no person-level data.
 
 Counts of persons are written as :func:`~pwbayes.data.disclosure.count_text` (``"fewer
-than 10"`` when small); the site x arm estimates, covariate means and SDs are written as
-they are and pass the disclosure gate (:mod:`pwbayes.postprocess.disclosure`) before they
-can leave a fit.
+than 10"`` when small, and totals rounded to tens when some count is hidden); the site x
+arm estimates, covariate means and SDs are written as they are and pass the disclosure gate
+(:mod:`pwbayes.postprocess.disclosure`) before they can leave a fit.
 """
 
 from __future__ import annotations
@@ -12,18 +12,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...data.disclosure import count_text
+from ...data.disclosure import count_text, is_small
 from ...record import ModelRecord, NormalApproxSection, PersonSection, Row, SubgroupSection
 
 if TYPE_CHECKING:
     from . import PersonModel
 
-__all__ = ["person_record"]
+__all__ = ["hides_counts", "person_record"]
+
+
+def hides_counts(model: PersonModel) -> bool:
+    """Whether some count of persons is hidden: then totals are shown rounded to tens."""
+    small = any(is_small(n, model.min_cell) for n in model.data.dropped.values())
+    return small or bool(model.disclosure.notes)
 
 
 def person_record(model: PersonModel) -> ModelRecord:
     """Return the :class:`~pwbayes.record.ModelRecord` of ``model``."""
-    d, table = model.data, model.site_table
+    d, table = model.data, model._site_table
     # an arm and comparison group without any variation (e.g. no events in a small
     # cell) have no unpooled standard error: they keep their row, not its estimate
     rows = tuple(
@@ -74,9 +80,8 @@ def _person_section(model: PersonModel) -> PersonSection:
         comparison=dict(d.comparison),
         covariate_columns=tuple(d.columns["covariates"]),
         dropped={k: count_text(v, model.min_cell) for k, v in d.dropped.items()},
-        n_persons=count_text(len(d.y), model.min_cell),
+        n_persons=count_text(len(d.y), model.min_cell, exact=not hides_counts(model)),
         collapsed=model.cells.collapsed,
-        n_likelihood_rows=model.cells.size,
         likelihood=model.likelihood,
         parameterization=model.parameterization,
         normal_approx=approx,
