@@ -18,8 +18,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "pwbayes"
 
 #: Layers in order; a module belongs to the layer of its longest matching prefix.
 LAYERS = (
-    ("foundation", ("pwbayes._version", "pwbayes.errors", "pwbayes.arms", "pwbayes.priors",
-                    "pwbayes.record", "pwbayes.intervals")),
+    ("foundation", ("pwbayes._version", "pwbayes._text", "pwbayes.errors", "pwbayes.arms",
+                    "pwbayes.priors", "pwbayes.record", "pwbayes.intervals")),
     ("data", ("pwbayes.data", "pwbayes.examples")),
     ("models", ("pwbayes.models",)),
     ("sampling", ("pwbayes.sampling",)),

@@ -14,17 +14,33 @@ def test_forest_one_panel_per_arm(fake_example_result):
     )
     # Utrecht/Groningen/Wageningen + pooled + new site for the single-component arms
     ticks = [t.get_text() for t in axes[5].get_yticklabels()]
-    assert ticks == ["Utrecht", "Groningen", "Wageningen", "pooled", "new site"]
+    assert ticks == ["Utrecht", "Groningen", "Wageningen", "pooled", "new municipality"]
     texts = " ".join(t.get_text() for t in fig.texts)
     assert "SYNTHETIC" in texts
-    legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend == [
-        "site alone (its own estimate)",
-        "pwbayes, partial pooling",
-        "fully pooled (common effect)",
-        "new site (prediction)",
-    ]
+    legend = set(t.get_text() for t in fig.legends[0].get_texts())
+    # every marker and the band explained, in the data's words and with the interval
+    assert legend == {
+        "band: the fully pooled interval, across the panel",
+        "municipality alone: its own estimate, 90% interval",
+        "municipality in the partially pooled model, 90% HDI",
+        "pooled effect (partial pooling): the mean over municipalities, 90% HDI",
+        "fully pooled (one common effect), 90% interval",
+        "effect in a new municipality (prediction), 90% HDI",
+    }
+    assert "percentage points" in fig._supxlabel.get_text()
     plt.close(fig)
+
+
+def test_forest_says_the_unit_and_the_site_noun_of_the_data():
+    result = fake_result(pw.SummaryModel(pw.examples.eight_schools(), site="school",
+                                         estimate="estimate", se="se"))  # fmt: skip
+    fig = plot_forest(result)
+    assert fig._supxlabel.get_text() == "effect (SAT points)"
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "new school"
+    assert "percentage" not in " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    plt.close(fig)
+    with pytest.raises(pw.DataError, match="give a list of arm labels"):
+        plot_forest(result, arms="effect")
 
 
 def test_forest_subset_and_bad_arm(fake_example_result):

@@ -70,7 +70,7 @@ def test_from_dict_names_what_is_wrong(fake_example_result):
 
 
 def _saved(result, tmp_path):
-    return result.save(tmp_path / "fit.nc")
+    return result.save(tmp_path / "fit.nc", overwrite=True)
 
 
 def _rewrite(path, **attrs):

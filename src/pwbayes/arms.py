@@ -155,6 +155,15 @@ class ArmParser:
         found: set[str] = set()
         for part in label.split("+"):
             key = normalise_label(part)
+            if not key:
+                raise ArmError(
+                    f"Arm label {label!r} has an empty part between or after '+'; write the "
+                    "components joined by '+', e.g. 'Zelf in Actie + Werken Loont'."
+                )
+            if found & set(self.aliases.get(key, ())):
+                raise ArmError(
+                    f"Arm label {label!r} names {part.strip()!r} twice; each component once."
+                )
             if key not in self.aliases:
                 raise ArmError(
                     f"Unknown component {part.strip()!r} in arm label {label!r}. Known components: "
@@ -228,13 +237,22 @@ def comparison_per_site(
     if isinstance(comparison, str):
         return dict.fromkeys(sites, comparison)
     if isinstance(comparison, Mapping):
-        unknown = sorted(set(map(str, comparison)) - set(sites))
+        # site codes may be numbers (14, 14.0): compare them as the site labels are written
+        given = {_site_text(k): str(v) for k, v in comparison.items()}
+        unknown = sorted(set(given) - set(sites))
         if unknown:
             raise ArmError(f"comparison names unknown site(s) {unknown}; sites: {list(sites)}.")
-        return {s: str(comparison.get(s, DEFAULT_COMPARISON)) for s in sites}
+        return {s: given.get(s, DEFAULT_COMPARISON) for s in sites}
     raise ArmError(
         f"comparison={comparison!r}: give a label ('control') or a mapping site -> label."
     )
+
+
+def _site_text(key: object) -> str:
+    """Write a site key as site labels are written: ``14.0`` and ``14`` are ``"14"``."""
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key)
 
 
 def comparison_roles(
@@ -247,7 +265,8 @@ def comparison_roles(
 
     A row is its site's ``"comparison"`` group when its label has no components
     (``control``, ``reference``...) and names the site's chosen comparison group (case,
-    spaces, ``_`` and ``-`` ignored); another group without components is ``"unused"``
+    spaces, ``_`` and ``-`` ignored; Dutch names too: ``"Controlegroep"`` is ``"control"``,
+    ``"Referentiegroep"`` is ``"reference"``); another group without components is ``"unused"``
     (e.g. Groningen's control group when its reference group is chosen; it is left out);
     every other row is in an ``"arm"``.
 
@@ -303,7 +322,22 @@ def comparison_role(label: str, wanted: str, parser: ArmParser | None = None) ->
     """
     if (parser or _DEFAULT).parse(label, allow_empty=True):
         return "arm"
-    return "comparison" if normalise_label(label) == normalise_label(wanted) else "unused"
+    return "comparison" if _group(label) == _group(wanted) else "unused"
+
+
+#: Dutch and English names of the same comparison group.
+_SAME_GROUP = {
+    "controle": "control",
+    "controlegroep": "control",
+    "comparison": "control",
+    "referentiegroep": "reference",
+}
+
+
+def _group(label: str) -> str:
+    """Name the comparison group a label means: ``"Controlegroep"`` is ``"control"``."""
+    key = normalise_label(label)
+    return _SAME_GROUP.get(key, key)
 
 
 def is_reference_group(label: str) -> bool:

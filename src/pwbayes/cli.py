@@ -1,14 +1,23 @@
-"""Command line: ``pwbayes example``, ``pwbayes fit SPEC.toml``, ``pwbayes show SPEC.toml``."""
+"""Command line: ``pwbayes example``, ``pwbayes fit SPEC.toml``, ``pwbayes show SPEC.toml``.
+
+Every error is one line, ``pwbayes: error: ...``, with a non-zero exit status: never a
+traceback (set ``PWBAYES_DEBUG=1`` to see one). Warnings are one line each,
+``pwbayes: warning: ...``; convergence problems are summarised in one line and written out
+in ``report.md``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from .errors import PwbayesError
+from ._version import __version__
+from .errors import ConvergenceWarning, PwbayesError
 
 EXAMPLE_SPEC: dict[str, Any] = {
     "title": "Work > 8 hours a week: pooled effects (SYNTHETIC example data)",
@@ -18,78 +27,147 @@ EXAMPLE_SPEC: dict[str, Any] = {
     "sampling": {"draws": 2000, "tune": 1000, "chains": 4, "random_seed": 1},
     "output": {"folder": "pwbayes-example"},
 }
+#: Command-line options that override ``[sampling]`` keys of a spec.
+OVERRIDES = {"draws": "draws", "tune": "tune", "chains": "chains", "seed": "random_seed"}
 
 
-def _run(spec: dict, out: str | None, draws: int | None) -> int:
-    from .report import write_outputs
-    from .spec import check_spec, model_from_spec
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors in pwbayes's one-line form."""
 
-    check_spec(spec)
-    t0 = time.perf_counter()
-    model = model_from_spec(spec)
-    print(model)
-    sampling = dict(spec.get("sampling", {}))
-    if draws is not None:
-        sampling["draws"] = draws
-    print(f"\nsampling {sampling} ...", flush=True)
-    result = model.fit(**sampling)
-    folder = Path(out or spec.get("output", {}).get("folder", "pwbayes-results"))
-    files = write_outputs(result, folder, title=spec.get("title"))
-    print(f"\ndone in {time.perf_counter() - t0:.1f} s; wrote:")
-    for path in files.values():
-        print(f"  {path}")
-    if result.note:
-        print(f"\nNOTE: {result.note}.")
-    eff = result.effects()
-    pooled = eff[(eff.level == "pooled") & eff.component.notna()]
-    if len(pooled):
-        print("\npooled effect per component (mean, 90% HDI, P(>0)):")
-        for _, r in pooled.iterrows():
-            print(
-                f"  {r.component:<15} {r['mean']:6.1f}  [{r.hdi_low:6.1f}, {r.hdi_high:6.1f}]  "
-                f"{r.p_positive:.2f}"
-            )
-    return 0
+    def error(self, message: str) -> NoReturn:
+        print(f"pwbayes: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``pwbayes`` command."""
-    parser = argparse.ArgumentParser(prog="pwbayes", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _parser() -> argparse.ArgumentParser:
+    from .spec import SPEC_DOCS
+
+    parser = _Parser(prog="pwbayes", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"pwbayes {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     ex = sub.add_parser("example", help="fit the bundled SYNTHETIC example and write a report")
-    ex.add_argument("--out", help="output folder (default: ./pwbayes-example)")
     ex.add_argument(
         "--outcome",
         default="work_gt_8h",
         choices=["work_gt_8h", "work_gt_27h", "earn_gt_70pct_wml"],
     )
-    ex.add_argument("--draws", type=int, help="draws per chain (default 2000)")
-    fit = sub.add_parser("fit", help="run an analysis spec (TOML)")
+    fit = sub.add_parser(
+        "fit",
+        help="run an analysis spec (TOML)",
+        epilog=f"The spec format is documented in {SPEC_DOCS}. Paths in a spec are relative "
+        "to the spec's folder; --out is relative to the current folder.",
+    )
     fit.add_argument("spec", help="path to a spec, e.g. models/example_work_gt_8h.toml")
-    fit.add_argument("--out", help="output folder (overrides [output] folder)")
-    fit.add_argument("--draws", type=int, help="draws per chain (overrides [sampling] draws)")
+    for p in (ex, fit):
+        p.add_argument("--out", help="output folder (overrides [output] folder)")
+        p.add_argument("--draws", type=int, help="draws per chain (overrides [sampling] draws)")
+        p.add_argument("--tune", type=int, help="tuning steps per chain ([sampling] tune)")
+        p.add_argument("--chains", type=int, help="number of chains ([sampling] chains)")
+        p.add_argument("--seed", type=int, help="random seed ([sampling] random_seed)")
     show = sub.add_parser("show", help="build the model of a spec and print it (no sampling)")
     show.add_argument("spec")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "example":
-            spec = {
-                **EXAMPLE_SPEC,
-                "data": {**EXAMPLE_SPEC["data"], "filter": {"outcome": args.outcome}},
-            }
-            if args.outcome != "work_gt_8h":
-                spec["title"] = f"{args.outcome}: pooled effects (SYNTHETIC example data)"
-            return _run(spec, args.out, args.draws)
-        from .spec import load_spec, model_from_spec
+    return parser
 
-        spec = load_spec(args.spec)
-        if args.command == "show":
-            print(model_from_spec(spec))
-            return 0
-        return _run(spec, args.out, args.draws)
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``pwbayes`` command."""
+    args = _parser().parse_args(argv)
+    try:
+        return _command(args)
     except PwbayesError as err:
         print(f"pwbayes: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("pwbayes: interrupted", file=sys.stderr)
+        return 130
+    except BaseException as err:  # a Rust panic (nutpie) is a BaseException
+        if os.environ.get("PWBAYES_DEBUG") or isinstance(err, SystemExit | GeneratorExit):
+            raise
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        print(
+            f"pwbayes: error: unexpected {type(err).__name__}: {first} (a pwbayes bug? please "
+            "report it; PWBAYES_DEBUG=1 shows where it happened)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _command(args: argparse.Namespace) -> int:
+    from .spec import load_spec, model_from_spec
+
+    if args.command == "example":
+        spec = {
+            **EXAMPLE_SPEC,
+            "data": {**EXAMPLE_SPEC["data"], "filter": {"outcome": args.outcome}},
+        }
+        if args.outcome != "work_gt_8h":
+            spec["title"] = f"{args.outcome}: pooled effects (SYNTHETIC example data)"
+    else:
+        spec = load_spec(args.spec)
+    if args.command == "show":
+        print(_quietly(model_from_spec, spec))
+        return 0
+    return _run(spec, args)
+
+
+def _quietly(make, *args: Any) -> Any:
+    """Run ``make(*args)``, printing its warnings as one line each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = make(*args)
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            print(f"pwbayes: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
+    return out
+
+
+def _run(spec: dict, args: argparse.Namespace) -> int:
+    from .report import export_table, write_outputs
+    from .spec import kind_of, model_from_spec, output_folder
+
+    t0 = time.perf_counter()
+    model = _quietly(model_from_spec, spec)
+    print(model)
+    sampling = dict(spec.get("sampling", {}))
+    sampling.update(
+        {
+            key: getattr(args, arg)
+            for arg, key in OVERRIDES.items()
+            if getattr(args, arg) is not None
+        }
+    )
+    print(
+        f"\ncompiling the model (on a machine's first fit about a minute, cached afterwards), "
+        f"then sampling {sampling.get('chains', 4)} chains ...",
+        flush=True,
+    )
+    result = _quietly(lambda: model.fit(**sampling))
+    t = result.record.timings
+    print(f"compiled in {t.compile_s:.0f} s, sampled in {t.sample_s:.0f} s")
+    if result.diagnostics.problems:
+        print(f"pwbayes: warning: {result.diagnostics.line()}", file=sys.stderr)
+    folder = Path(args.out) if args.out else output_folder(spec, "pwbayes-results")
+    reference = spec.get("output", {}).get("subgroup_reference")
+    files = write_outputs(result, folder, title=spec.get("title"), subgroup_reference=reference)
+    print(f"\ndone in {time.perf_counter() - t0:.1f} s; wrote:")
+    for path in files.values():
+        print(f"  {path}")
+    eff = export_table(result.effects())
+    if result.note:
+        print(f"\nNOTE: {result.note}.")
+    pooled = eff[(eff.level == "pooled") & eff.component.notna()]
+    if len(pooled):
+        unit = result.record.model.scale
+        print(f"\npooled effect per component ({unit}; mean, 90% HDI, P(>0)):")
+        for _, r in pooled.iterrows():
+            print(
+                f"  {r.component:<15} {r['mean']:6.1f}  [{r.hdi_low:6.1f}, {r.hdi_high:6.1f}]  "
+                f"{r.p_positive:.2f}"
+            )
+    disclosure = result.record.disclosure
+    if kind_of(spec) == "person" and disclosure is not None:
+        print(f"\ndisclosure control: {len(disclosure.suppressed)} cell(s) suppressed (report.md)")
+    return 0
 
 
 if __name__ == "__main__":

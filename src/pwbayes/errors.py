@@ -11,7 +11,11 @@ class PwbayesError(Exception):
 
 
 class DataError(PwbayesError, ValueError):
-    """The input data cannot be used as given (missing column, bad values...)."""
+    """The input cannot be used as given: data, or an option.
+
+    Data: a missing column, bad values...; options: ``draws=0``, ``hdi_prob=90``, an
+    unknown arm...
+    """
 
 
 class ArmError(DataError):

@@ -36,7 +36,8 @@ def summary_effects(outcome: str | None = "work_gt_8h") -> pd.DataFrame:
     pandas.DataFrame
         Columns ``outcome, municipality, arm, estimate, se, n_arm, n_comparison,
         comparison, comparison_level_pct, suspect_comparison, published_direction,
-        published_significant_90, data_source``. ``attrs["note"]`` says it is synthetic.
+        published_significant_90, data_source``. ``attrs["note"]`` says it is synthetic;
+        ``attrs["unit"]`` and ``attrs["site_noun"]`` name the unit and what a site is.
     """
     path = resources.files("pwbayes.data").joinpath("files", SUMMARY_EFFECTS_FILE)
     with path.open("r", encoding="utf-8") as f:
@@ -45,7 +46,7 @@ def summary_effects(outcome: str | None = "work_gt_8h") -> pd.DataFrame:
         if outcome not in OUTCOMES:
             raise DataError(f"outcome={outcome!r} is not in the example; choose one of {OUTCOMES}.")
         df = df[df["outcome"] == outcome].reset_index(drop=True)
-    df.attrs["note"] = SYNTHETIC_NOTE
+    df.attrs.update(note=SYNTHETIC_NOTE, unit="percentage points", site_noun="municipality")
     return df
 
 
@@ -64,5 +65,9 @@ def eight_schools() -> pd.DataFrame:
             "se": [15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0],
         }
     )
-    df.attrs["note"] = "Eight schools (Rubin 1981), real published data"
+    df.attrs.update(
+        note="Eight schools (Rubin 1981), real published data",
+        unit="SAT points",
+        site_noun="school",
+    )
     return df

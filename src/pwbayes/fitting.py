@@ -17,7 +17,7 @@ import pymc as pm
 from .postprocess import Seeds, finish, seeds_for
 from .record import ModelRecord, Sampling
 from .results import ResultBase, result_for
-from .sampling import available_sampler, compile_model, run_sampler
+from .sampling import available_sampler, check_settings, compile_model, run_sampler
 
 __all__ = ["Fittable", "fit_model", "result_from_draws"]
 
@@ -68,6 +68,7 @@ def fit_model(
     -------
     SummaryResult or PersonResult
     """
+    settings = check_settings(draws, tune, chains, target_accept, progress)
     engine = available_sampler(sampler)
     seeds = seeds_for(random_seed)
     start = time.perf_counter()
@@ -79,15 +80,18 @@ def fit_model(
         model.model,
         sampler=engine,
         compiled=compiled,
-        draws=draws,
-        tune=tune,
-        chains=chains,
         random_seed=seeds.sampler,
-        target_accept=target_accept,
-        progress=progress,
+        **settings,
     )
     seconds = (compiled_at - start, time.perf_counter() - compiled_at)
-    sampling = Sampling(engine, draws, chains, tune, seeds.sampler, target_accept)
+    sampling = Sampling(
+        engine,
+        settings["draws"],
+        settings["chains"],
+        settings["tune"],
+        seeds.sampler,
+        settings["target_accept"],
+    )
     return _result(model, idata, sampling, seeds, seconds, stacklevel=5)
 
 

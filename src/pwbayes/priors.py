@@ -243,4 +243,11 @@ def resolve_priors(
                 f"Prior for {var!r} is {base[var]!r}, but a standard deviation needs a positive "
                 "distribution: HalfNormal, HalfStudentT, HalfCauchy, Exponential or Gamma."
             )
+    for var in ("mu", "beta", "alpha_mu", "gamma", "interaction", "bias"):
+        if var in base and base[var].positive:
+            raise PriorError(
+                f"Prior for {var!r} is {base[var]!r}, which allows positive values only: it "
+                "would rule out negative effects before seeing the data. Use Normal or "
+                "StudentT (with a positive mean, if that is the prior belief)."
+            )
     return ResolvedPriors(base=base, per_component=per_component)

@@ -140,12 +140,19 @@ class DisclosureSection:
 
 @dataclass(frozen=True)
 class ModelRecord:
-    """What the model was: data layout, options and priors (no person-level data)."""
+    """What the model was: data layout, options and priors (no person-level data).
+
+    ``scale`` is the unit of the effects on the outcome's scale (``"percentage points"``,
+    ``"SAT points"``); ``site_noun`` what a site is (``"municipality"``, ``"school"``);
+    ``weak_tau`` names the components whose between-site SD rests (mostly) on its prior,
+    and why (seen in one or a few sites).
+    """
 
     kind: str
     note: str | None
     columns: dict[str, str | None]
     scale: str
+    site_noun: str
     pooling: str
     sites: tuple[str, ...]
     components: tuple[str, ...]
@@ -157,6 +164,7 @@ class ModelRecord:
     summary: SummarySection | None = None
     person: PersonSection | None = None
     subgroups: SubgroupSection | None = None
+    weak_tau: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def row_labels(self) -> list[str]:
@@ -219,6 +227,14 @@ class Diagnostics:
     draws: int
     variables: dict[str, VariableDiagnostics]
     problems: tuple[str, ...]
+
+    def line(self) -> str:
+        """Say in one line whether the checks passed, and what failed first if not."""
+        if not self.problems:
+            return "convergence: all checks passed"
+        first = self.problems[0].split(":")[0]
+        more = f" and {len(self.problems) - 1} more" if len(self.problems) > 1 else ""
+        return f"convergence: {first}{more}; results may be unreliable (see the report)"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,15 @@
-"""Write a fitted result to a folder: effects table (CSV), forest plot (PNG), report (Markdown).
+"""Write a fitted result to a folder, ready for the output check of CBS remote access.
 
-Everything written comes from the result, which holds only what passed disclosure control
-(:mod:`pwbayes.postprocess.disclosure`); the report says at its top what was suppressed.
+Every file is made from the result, which holds only what passed disclosure control
+(:mod:`pwbayes.postprocess.disclosure`):
+
+* ``effects.csv``: every estimand at every level (site, pooled, new site, subgroup), with
+  the interval and the data's note (e.g. SYNTHETIC) in columns of their own;
+* ``subgroup_contrasts.csv`` (models with subgroups): differences between levels;
+* ``forest.png`` and ``subgroups.png`` (models with subgroups);
+* ``report.md``: at the top, the data's note, the convergence checks in one line and what
+  disclosure control suppressed and why; then the effects, priors and sampling;
+* ``result.nc``: the posterior and its record (:func:`pwbayes.load_result`).
 """
 
 from __future__ import annotations
@@ -11,13 +19,27 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from .results import ResultBase, SummaryResult
+from ._text import plural
+from .results import PersonResult, ResultBase, SummaryResult
 
-__all__ = ["write_outputs"]
+__all__ = ["export_table", "write_outputs"]
 
 
 def _fmt(x: float) -> str:
     return f"{x:.1f}"
+
+
+def export_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Return a table as it is written out: interval and data note in columns of their own.
+
+    ``attrs`` do not survive a CSV file; the interval (``"90% HDI"``) and the note (the data
+    are SYNTHETIC...) must, so each is added as a column, after the others.
+    """
+    out = table.copy()
+    out["interval"] = f"{table.attrs.get('hdi_prob', 0.9):.0%} HDI"
+    if table.attrs.get("note"):
+        out["note"] = table.attrs["note"]
+    return out
 
 
 def write_outputs(
@@ -26,8 +48,9 @@ def write_outputs(
     *,
     title: str | None = None,
     save_posterior: bool = True,
+    subgroup_reference: dict[str, str] | None = None,
 ) -> dict[str, Path]:
-    """Write ``effects.csv``, ``forest.png``, ``report.md`` (and ``result.nc``) to ``folder``.
+    """Write the tables, plots, report (and the saved result) of ``result`` to ``folder``.
 
     Parameters
     ----------
@@ -38,6 +61,8 @@ def write_outputs(
         Heading of the report and plot.
     save_posterior : bool
         Also save the posterior and its record (``result.nc``).
+    subgroup_reference : dict, optional
+        Reference level of each subgroup variable for the contrasts (default: the first).
 
     Returns
     -------
@@ -46,13 +71,31 @@ def write_outputs(
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    out = {
-        "effects": folder / "effects.csv",
-        "forest": folder / "forest.png",
-        "report": folder / "report.md",
-    }
+    out = {"effects": folder / "effects.csv", "forest": folder / "forest.png"}
     eff = result.effects()
-    eff.to_csv(out["effects"], index=False)
+    export_table(eff).to_csv(out["effects"], index=False)
+    subgroups = isinstance(result, PersonResult) and result.record.model.subgroups is not None
+    if isinstance(result, PersonResult) and subgroups:
+        out["contrasts"] = folder / "subgroup_contrasts.csv"
+        contrasts = result.subgroup_contrasts(reference=subgroup_reference)
+        export_table(contrasts).to_csv(out["contrasts"], index=False)
+    _figures(result, out, folder, title, subgroups)
+    if save_posterior:
+        out["posterior"] = result.save(folder / "result.nc", overwrite=True)
+    lines = [f"# {title or 'pwbayes: pooled effects'}", ""]
+    lines += _header(result) + _pooled(result, eff)
+    if subgroups:
+        lines += _subgroups(result, eff, contrasts)
+    lines += _per_site(result, eff)
+    lines += ["", "![forest plot](forest.png)", "", "## Priors", ""]
+    lines += [f"- `{k} ~ {v}`" for k, v in result.priors.items()]
+    lines += _sampling(result)
+    out["report"] = folder / "report.md"
+    out["report"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def _figures(result, out: dict, folder: Path, title, subgroups: bool) -> None:
     if matplotlib.get_backend().lower() not in {"agg", "module://matplotlib_inline.backend_inline"}:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -60,35 +103,40 @@ def write_outputs(
     fig = result.plot_forest(title=title)
     fig.savefig(out["forest"], dpi=110)
     plt.close(fig)
-    if save_posterior:
-        out["posterior"] = result.save(folder / "result.nc")
-    lines = [f"# {title or 'pwbayes: pooled effects'}", ""]
-    lines += _header(result) + _pooled(result, eff) + _per_site(result, eff)
-    lines += ["", "![forest plot](forest.png)", "", "## Priors", ""]
-    lines += [f"- `{k} ~ {v}`" for k, v in result.priors.items()]
-    lines += _sampling(result)
-    out["report"].write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return out
+    if subgroups:
+        out["subgroups"] = folder / "subgroups.png"
+        fig = result.plot_subgroups()
+        fig.savefig(out["subgroups"], dpi=110)
+        plt.close(fig)
 
 
 def _header(result: ResultBase) -> list[str]:
-    """Caption, disclosure control, what was pooled, suspect rows."""
+    """Caption, convergence, disclosure control, what was pooled, suspect rows."""
     m = result.record.model
     lines = [f"> **{result.note}.**", ""] if result.note else []
+    lines += [f"**{result.diagnostics.line().capitalize()}.**", ""]
     disclosure = result.record.disclosure
     if disclosure is not None:
         lines += [
-            f"Disclosure control: no figure rests on fewer than {disclosure.min_cell} persons.",
+            f"Disclosure control: no figure rests on fewer than {disclosure.min_cell} persons; "
+            "what rests on a smaller cell, or would let one be derived, is left out:",
             "",
         ]
         lines += [f"- {note}" for note in disclosure.suppressed] or ["- nothing suppressed"]
         lines.append("")
     lines += [
-        f"Pooling: **{m.pooling}**; {len(m.rows)} site x arm estimates from {len(m.sites)} "
-        f"sites ({', '.join(m.sites)}). Effects are in {m.scale}; intervals are 90% "
-        "highest-density intervals, as in the published figures.",
+        f"Pooling: **{m.pooling}**; {len(m.rows)} {m.site_noun} x arm estimates from "
+        f"{len(m.sites)} {plural(m.site_noun)} ({', '.join(m.sites)}). Effects are in "
+        f"{m.scale}; intervals are 90% highest-density intervals, as in the published figures.",
         "",
     ]
+    if m.weak_tau:
+        lines += [
+            f"Between-{m.site_noun} SD resting on its prior: "
+            + "; ".join(f"{c} ({why})" for c, why in m.weak_tau.items())
+            + ".",
+            "",
+        ]
     s = m.summary
     if s is not None and (s.suspect_rows or s.excluded_rows):
         if s.suspect_action == "exclude":
@@ -99,13 +147,17 @@ def _header(result: ResultBase) -> list[str]:
     return lines
 
 
-def _table(eff: pd.DataFrame, level: str, key: str, labels: dict[str, str]) -> list[str]:
-    sub = eff[(eff.level == level) & eff[key].notna()] if len(eff) else eff
-    lines = [f"| {key} | mean | 90% HDI | P(>0) |", "| --- | ---: | ---: | ---: |"]
-    for _, r in sub.iterrows():
+def _table(eff: pd.DataFrame, keys: list[str], labels: dict[str, str]) -> list[str]:
+    head = " | ".join(keys)
+    lines = [
+        f"| {head} | mean | 90% HDI | P(>0) |",
+        "| " + "--- | " * len(keys) + "---: | ---: | ---: |",
+    ]
+    for _, r in eff.iterrows():
+        names = " | ".join(str(labels.get(r[k], r[k])) for k in keys)
         lines.append(
-            f"| {labels.get(r[key], r[key])} | {_fmt(r['mean'])} | "
-            f"[{_fmt(r['hdi_low'])}, {_fmt(r['hdi_high'])}] | {r['p_positive']:.2f} |"
+            f"| {names} | {_fmt(r['mean'])} | [{_fmt(r['hdi_low'])}, {_fmt(r['hdi_high'])}] "
+            f"| {r['p_positive']:.2f} |"
         )
     return lines
 
@@ -115,15 +167,16 @@ def _pooled(result: ResultBase, eff: pd.DataFrame) -> list[str]:
     m = result.record.model
     if m.pooling == "none":
         return []
+    pooled = eff[(eff.level == "pooled") & eff.component.notna()]
+    new = eff[(eff.level == "new_site") & eff.arm.notna()]
     lines = ["## Pooled effect per component", ""]
-    lines += _table(eff, "pooled", "component", m.component_labels)
-    lines += ["", "## Effect in a new municipality, per arm", ""]
-    lines += _table(eff, "new_site", "arm", {})
+    lines += _table(pooled, ["component"], m.component_labels)
+    lines += ["", f"## Effect in a new {m.site_noun}, per arm", ""]
+    lines += _table(new, ["arm"], {})
     het = result.heterogeneity()
     if len(het):
-        scale = "" if m.kind == "SummaryModel" else f", {result._scale_name('model')}"
-        lines += ["", f"## Between-site SD (tau) per component{scale}", "",
-                  "| component | mean | 90% HDI |", "| --- | ---: | ---: |"]  # fmt: skip
+        lines += ["", f"## Between-{m.site_noun} SD (tau) per component, {het.attrs['scale']}",
+                  "", "| component | mean | 90% HDI |", "| --- | ---: | ---: |"]  # fmt: skip
         lines += [
             f"| {m.component_labels.get(r.component, r.component)} | {_fmt(r['mean'])} | "
             f"[{_fmt(r.hdi_low)}, {_fmt(r.hdi_high)}] |"
@@ -132,19 +185,31 @@ def _pooled(result: ResultBase, eff: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _subgroups(result: ResultBase, eff: pd.DataFrame, contrasts: pd.DataFrame) -> list[str]:
+    """Report what works for whom: pooled effects per level, differences between levels."""
+    pooled = eff[(eff.level == "subgroup") & eff.site.isna() & eff.arm.notna()]
+    lines = ["", "## What works for whom: pooled effect per subgroup level, per arm", ""]
+    lines += _table(pooled, ["arm", "subgroup", "subgroup_level"], {})
+    diff = contrasts[contrasts.site.isna() & contrasts.arm.notna()]
+    lines += ["", "## Differences between levels (level minus reference), pooled", ""]
+    lines += _table(diff, ["arm", "subgroup", "subgroup_level", "reference"], {})
+    return lines + ["", "![subgroup plot](subgroups.png)"]
+
+
 def _per_site(result: ResultBase, eff: pd.DataFrame) -> list[str]:
     """Each site's own estimate beside its pooled posterior (and pooling factor)."""
-    theta = eff[eff.estimand == "theta"] if len(eff) else eff
+    theta = eff[eff.estimand == "theta"]
     post = {(r.site, r.arm): r for r in theta.itertuples()}
     factors = {}
     if isinstance(result, SummaryResult):
         pf = result.pooling_factors()
         factors = dict(zip(zip(pf.site, pf.arm, strict=True), pf.pooling_factor, strict=True))
-    head = "| site | arm | own estimate (se) | pooled | 90% HDI | P(>0) |"
+    noun = result.record.model.site_noun
+    head = f"| {noun} | arm | own estimate (se) | pooled | 90% HDI | P(>0) |"
     rule = "| --- | --- | ---: | ---: | ---: | ---: |"
     if factors:
         head, rule = head + " pooling factor |", rule + " ---: |"
-    lines = ["", "## Per site and arm", "", head, rule]
+    lines = ["", f"## Per {noun} and arm", "", head, rule]
     for row in result.record.model.rows:
         r = post.get((row.site, row.arm))
         if r is None or row.estimate is None or row.se is None:

@@ -19,6 +19,7 @@ compiled sampler within a session.
 from __future__ import annotations
 
 import importlib.util
+import operator
 import os
 import sys
 from collections import OrderedDict
@@ -28,7 +29,9 @@ from typing import Any
 import arviz as az
 import pymc as pm
 
-__all__ = ["SAMPLERS", "available_sampler", "compile_model", "run_sampler"]
+from .errors import DataError
+
+__all__ = ["SAMPLERS", "available_sampler", "check_settings", "compile_model", "run_sampler"]
 
 SAMPLERS = ("auto", "nutpie", "pymc")
 
@@ -49,13 +52,55 @@ def available_sampler(requested: str = "auto") -> str:
     str
     """
     if requested not in SAMPLERS:
-        raise ValueError(f"sampler={requested!r} is not allowed; use one of {SAMPLERS}.")
+        raise DataError(f"sampler={requested!r} is not allowed; use one of {SAMPLERS}.")
     has_nutpie = importlib.util.find_spec("nutpie") is not None
     if requested == "nutpie" and not has_nutpie:
         raise ImportError("sampler='nutpie' needs the nutpie package: pip install nutpie")
     if requested == "auto":
         return "nutpie" if has_nutpie else "pymc"
     return requested
+
+
+def check_settings(
+    draws: object, tune: object, chains: object, target_accept: object, progress: object
+) -> dict[str, Any]:
+    """Check the sampler settings of ``fit()``; return them as plain Python values.
+
+    Whole numbers may be numpy integers. ``tune=0`` is refused (nutpie stops with a panic,
+    and an unadapted sampler is useless anyway); one chain is allowed, but R-hat cannot be
+    checked (the diagnostics say so).
+
+    Raises
+    ------
+    DataError
+        Naming the setting, its value and what is allowed.
+    """
+    out: dict[str, Any] = {}
+    for name, value, example in (
+        ("draws", draws, 1000),
+        ("tune", tune, 1000),
+        ("chains", chains, 4),
+    ):
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            number = operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            number = 0
+        if number < 1:
+            raise DataError(f"{name}={value!r} must be a whole number >= 1, e.g. {name}={example}.")
+        out[name] = int(number)
+    if (
+        isinstance(target_accept, bool)
+        or not isinstance(target_accept, int | float)
+        or not (0 < float(target_accept) < 1)
+    ):
+        raise DataError(
+            f"target_accept={target_accept!r} must be a number between 0 and 1, e.g. 0.95."
+        )
+    if progress is not None and not isinstance(progress, bool):
+        raise DataError(f"progress={progress!r} must be True, False or None.")
+    return {**out, "target_accept": float(target_accept), "progress": progress}
 
 
 def compile_model(
@@ -110,6 +155,8 @@ def run_sampler(
     The posterior holds the model's named variables (free and deterministic), not the
     sampler's unconstrained coordinates (``tau_log__``...).
 
+    The settings are checked first (:func:`check_settings`).
+
     Parameters
     ----------
     model : pymc.Model
@@ -124,11 +171,6 @@ def run_sampler(
     progress : bool, optional
         Show a progress bar; ``None`` shows one when the output is a terminal.
     """
-    for name, value in {"draws": draws, "tune": tune, "chains": chains}.items():
-        if not isinstance(value, int) or value < (0 if name == "tune" else 1):
-            raise ValueError(f"{name}={value!r} must be a positive integer.")
-    if not 0 < target_accept < 1:
-        raise ValueError(f"target_accept={target_accept!r} must be between 0 and 1, e.g. 0.95.")
     if progress is None:
         progress = sys.stderr.isatty()
     if sampler == "nutpie":

@@ -50,16 +50,41 @@ def bin_covariates(
         values = pd.to_numeric(data[col], errors="coerce")
         if values.isna().any() and not data[col].isna().any():
             raise DataError(f"bin_covariates: column {col!r} is not numeric.")
-        if isinstance(how, int):
-            edges = np.unique(np.quantile(values.dropna(), np.linspace(0, 1, how + 1)))
-        else:
-            edges = np.asarray(how, dtype=float)
-        edges[0], edges[-1] = min(edges[0], values.min()), max(edges[-1], values.max())
+        edges = _edges(col, how, values)
         cut = pd.cut(values, edges, right=False, include_lowest=True)
         cut = cut.cat.rename_categories([f"[{i.left:g}, {i.right:g})" for i in cut.cat.categories])
         last = values == edges[-1]
         out[col] = cut.astype(object).where(~last, cut.cat.categories[-1])
     return out
+
+
+def _edges(col: str, how, values: pd.Series) -> np.ndarray:
+    """Bin edges: quantiles, or the user's cut points widened to cover the data.
+
+    A user's edges are kept as given; a bin is added below the first or above the last when
+    the data go beyond them (so ``[40, 50]`` cuts at 40 and 50, whatever the range).
+    """
+    lo, hi = float(values.min()), float(values.max())
+    if isinstance(how, int) and not isinstance(how, bool):
+        if how < 1:
+            raise DataError(f"bins for {col!r}: {how} quantile bins; give at least 1.")
+        return np.unique(np.quantile(values.dropna(), np.linspace(0, 1, how + 1)))
+    try:
+        edges = np.asarray(how, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"bins for {col!r} = {how!r}: give a number of bins or a list of edges."
+        ) from None
+    if len(edges) == 0 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+        raise DataError(
+            f"bins for {col!r} = {list(how)}: edges must be finite and increasing, e.g. "
+            "[18, 30, 45, 67]."
+        )
+    if lo < edges[0]:
+        edges = np.r_[lo, edges]
+    if hi > edges[-1]:
+        edges = np.r_[edges, hi]
+    return edges if len(edges) > 1 else np.r_[edges, edges + 1.0]
 
 
 def level_order(level) -> tuple:

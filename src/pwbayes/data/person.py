@@ -17,8 +17,16 @@ import pandas as pd
 
 from ..arms import ArmParser, comparison_per_site, comparison_roles, is_reference_group
 from ..errors import ArmError, DataError, quote_values
+from .checks import (
+    check_column_list,
+    check_roles,
+    covariate_types,
+    numbers_as_text,
+    site_labels,
+)
 from .covariates import bin_covariates, encode_covariates, level_order
 from .disclosure import MIN_CELL, count_text, is_small
+from .dtypes import numpy_dtypes
 
 __all__ = [
     "FAMILIES",
@@ -132,18 +140,24 @@ def validate_person(
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
+    if data.empty:
+        raise DataError("data has no rows: one row per person is needed.")
     if family not in FAMILIES:
         raise DataError(f"family={family!r} is not allowed; use one of {FAMILIES}.")
     if missing not in MISSING:
         raise DataError(f"missing={missing!r} is not allowed; use one of {MISSING}.")
-    covariates, subgroups = list(covariates), list(subgroups)
+    covariates = check_column_list("covariates", covariates)
+    subgroups = check_column_list("subgroups", subgroups)
+    check_roles({"site": site, "arm": arm, "outcome": outcome})
     _check_columns(data, site, arm, outcome, covariates, subgroups)
     # subgroup variables enter as categorical covariates too (their main effects)
     model_covariates = [*covariates, *(c for c in subgroups if c not in covariates)]
-    df = data[[site, arm, outcome, *model_covariates]].copy()
-    if df[site].isna().any() or df[arm].isna().any():
-        raise DataError(f"Columns {site!r} and {arm!r} must not have missing values.")
-    df[site], df[arm] = df[site].astype(str), df[arm].astype(str)
+    df = numpy_dtypes(data[[site, arm, outcome, *model_covariates]]).copy()
+    if df[arm].isna().any():
+        raise DataError(f"Column {arm!r} (arm) must not have missing values.")
+    df[site], df[arm] = site_labels(df[site], site), df[arm].astype(str)
+    numbers_as_text(df, covariates, "covariate")
+    covariate_types(df, covariates)
     dropped: dict[str, int] = {}
     df = _comparison_rows(df, site, arm, comparison, parser, dropped)
     df = _without_missing(df, [outcome, *model_covariates], missing, min_cell, dropped)

@@ -253,7 +253,7 @@ def _site_people(mrow: pd.Series, size: float, rng, first_id: int) -> tuple[pd.D
 
 def _assemble(frames: list, out: dict, settings: dict) -> SimulatedPopulation:
     data = pd.concat(frames, ignore_index=True)
-    data.attrs["note"] = POPULATION_NOTE
+    data.attrs.update(note=POPULATION_NOTE, site_noun="municipality")
     truth = pd.DataFrame(out["truth"])
     truth.attrs["note"] = POPULATION_NOTE
     comp = pd.DataFrame(out["components"], columns=["outcome", "site", "component", "effect"])

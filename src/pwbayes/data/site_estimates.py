@@ -9,6 +9,7 @@ bridge from person-level data to the summary-level model, and the "no pooling" r
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -78,7 +79,7 @@ def site_estimates(
 
 
 def _site_estimates(
-    data, outcome, site, arm, covariates, family, comparison, missing, parser, min_cell
+    data, outcome, site, arm, covariates, family, comparison, missing, parser, min_cell, within=""
 ) -> pd.DataFrame:
     """:func:`site_estimates` with a checked ``min_cell`` (also used per subgroup level)."""
     pdata = validate_person(
@@ -94,6 +95,10 @@ def _site_estimates(
         min_cell=min_cell,
     )
     table = estimates_from(pdata, family=family, note=data.attrs.get("note"))
+    table.attrs.update(
+        unit="percentage points" if family == "bernoulli" else "points",
+        **({"site_noun": data.attrs["site_noun"]} if "site_noun" in data.attrs else {}),
+    )
     if table.empty:
         table.attrs.update(min_cell=min_cell, suppressed=[])
         return table
@@ -103,7 +108,18 @@ def _site_estimates(
             for a, c in zip(table["n_arm"], table["n_comparison"], strict=True)
         ]
     )
-    out = table.loc[~small].reset_index(drop=True)
+    flat = ~small & ~(np.isfinite(table["se"].to_numpy()) & (table["se"].to_numpy() > 0))
+    if flat.any():
+        names = [f"{s}: {a}" for s, a in zip(table.site[flat], table.arm[flat], strict=True)]
+        warnings.warn(
+            f"No standard error for {', '.join(names)}{within}: the outcome hardly varies in "
+            "the arm "
+            "and its comparison group, so the linear model cannot say how uncertain the "
+            "estimate is. Left out of the table (a summary-level model needs standard errors).",
+            UserWarning,
+            stacklevel=3,
+        )
+    out = table.loc[~small & ~flat].reset_index(drop=True)
     out.attrs = dict(table.attrs)
     out.attrs["min_cell"] = min_cell
     out.attrs["suppressed"] = [

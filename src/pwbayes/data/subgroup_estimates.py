@@ -80,21 +80,7 @@ def subgroup_estimates(
         comparison`` (percentage points for binary outcomes).
     """
     min_cell = check_min_cell(min_cell)
-    if subgroup not in data.columns:
-        raise DataError(
-            f"subgroup column {subgroup!r} not found; available: "
-            f"{quote_values(list(data.columns), limit=20)}."
-        )
-    if subgroup in covariates:
-        raise DataError(
-            f"{subgroup!r} is both the subgroup and a covariate; within a level it is "
-            "constant, so leave it out of covariates."
-        )
-    if bins is not None and not (
-        pd.api.types.is_numeric_dtype(data[subgroup])
-        and not pd.api.types.is_bool_dtype(data[subgroup])
-    ):
-        raise DataError(f"bins={bins!r}: {subgroup!r} is not numeric; its levels are used as is.")
+    _check_arguments(data, subgroup, (site, arm, outcome), covariates, bins)
     data = bin_subgroups(data, [subgroup], None if bins is None else {subgroup: bins})
     values = data[subgroup]
     if values.isna().any():
@@ -117,8 +103,9 @@ def subgroup_estimates(
         )  # fmt: skip
         suppressed += notes
         try:
+            within = f" (within {subgroup}={level})"
             table = _site_estimates(rows, outcome, site, arm, covariates, family, comparison,
-                                    missing, parser, min_cell)  # fmt: skip
+                                    missing, parser, min_cell, within)  # fmt: skip
         except DataError as err:
             raise DataError(f"within {subgroup}={level}: {err}") from None
         if table.empty:
@@ -145,6 +132,36 @@ def subgroup_estimates(
     if data.attrs.get("note"):
         out.attrs["note"] = data.attrs["note"]
     return out
+
+
+def _check_arguments(data: pd.DataFrame, subgroup, roles, covariates, bins) -> None:
+    """Refuse a subgroup that is not one column of person characteristics."""
+    site, arm, outcome = roles
+    if not isinstance(subgroup, str):
+        raise DataError(
+            f"subgroup={subgroup!r}: give one column name; for several subgroup variables call "
+            "subgroup_estimates once per variable (or use PersonModel(subgroups=[...]))."
+        )
+    if subgroup in (site, arm, outcome):
+        raise DataError(
+            f"subgroup={subgroup!r} is the site, arm or outcome column; a subgroup is a "
+            "characteristic of the persons, e.g. 'basic_qualification'."
+        )
+    if subgroup not in data.columns:
+        raise DataError(
+            f"subgroup column {subgroup!r} not found; available: "
+            f"{quote_values(list(data.columns), limit=20)}."
+        )
+    if subgroup in covariates:
+        raise DataError(
+            f"{subgroup!r} is both the subgroup and a covariate; within a level it is "
+            "constant, so leave it out of covariates."
+        )
+    if bins is not None and not (
+        pd.api.types.is_numeric_dtype(data[subgroup])
+        and not pd.api.types.is_bool_dtype(data[subgroup])
+    ):
+        raise DataError(f"bins={bins!r}: {subgroup!r} is not numeric; its levels are used as is.")
 
 
 def _secondary_counts(out, data, site, arm, subgroup, comparison, min_cell, parser):

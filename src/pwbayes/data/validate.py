@@ -5,6 +5,7 @@ The caller's DataFrame is never modified: everything works on a copy.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -13,6 +14,8 @@ import pandas as pd
 
 from ..arms import ArmParser
 from ..errors import ArmError, DataError, quote_values
+from .checks import check_roles, site_labels
+from .dtypes import numpy_dtypes
 
 __all__ = ["SummaryData", "validate_summary", "SINGLE_COMPONENT"]
 
@@ -83,6 +86,11 @@ def _require_columns(data: pd.DataFrame, columns: dict[str, str | None]) -> None
 
 
 def _numeric(data: pd.DataFrame, col: str, labels: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(data[col]):
+        raise DataError(
+            f"Column {col!r} holds True/False, not numbers; give the column of estimates and "
+            "the column of their standard errors."
+        )
     values = pd.to_numeric(data[col], errors="coerce").astype(float)
     bad = ~np.isfinite(values.to_numpy())
     if bad.any():
@@ -137,18 +145,14 @@ def validate_summary(
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
     columns = {"site": site, "arm": arm, "estimate": estimate, "se": se}
+    check_roles(columns)
     _require_columns(data, columns)
     if suspect_action not in SUSPECT_ACTIONS:
         raise DataError(
             f"suspect_action={suspect_action!r} is not allowed; use one of {SUSPECT_ACTIONS}."
         )
-    df = data.copy()
-    if df[site].isna().any():
-        raise DataError(
-            f"Column {site!r} (site) has {int(df[site].isna().sum())} missing value(s); every row "
-            "needs a site."
-        )
-    sites = df[site].astype(str)
+    df = numpy_dtypes(data).copy()
+    sites = site_labels(df[site], site)
     raw_arms = df[arm] if arm is not None else pd.Series(SINGLE_COMPONENT, index=df.index)
     row_names = sites + ": " + raw_arms.astype(str)
     y = _numeric(df, estimate, row_names)
@@ -162,6 +166,7 @@ def validate_summary(
             "A zero standard error claims perfect knowledge; check the source table."
         )
 
+    _check_spread(s, row_names, se)
     comps_of_row = _components_of_rows(raw_arms, arm, parser)
     arm_names = [parser.label(c) if arm is not None else SINGLE_COMPONENT for c in comps_of_row]
 
@@ -205,6 +210,28 @@ def validate_summary(
         arm_components=arm_components,
         columns=columns,
     )
+
+
+#: Standard errors spanning more than this factor are warned about.
+SE_SPREAD = 100.0
+
+
+def _check_spread(s: pd.Series, row_names: pd.Series, column: str) -> None:
+    """Warn once when the standard errors span orders of magnitude.
+
+    A typo, or a row that would dominate and stall the sampler.
+    """
+    low, high = int(np.argmin(s.to_numpy())), int(np.argmax(s.to_numpy()))
+    if s.iloc[high] > SE_SPREAD * s.iloc[low]:
+        warnings.warn(
+            f"Column {column!r} (standard error) spans a factor of "
+            f"{s.iloc[high] / s.iloc[low]:.3g}: {row_names.iloc[low]} = {s.iloc[low]:.3g} against "
+            f"{row_names.iloc[high]} = {s.iloc[high]:.3g}. A row that precise all but fixes its "
+            "effect, dominates the pooled estimate and can keep the sampler from converging; "
+            "check the source table.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _components_of_rows(raw_arms: pd.Series, arm: str | None, parser: ArmParser):

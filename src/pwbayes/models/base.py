@@ -14,7 +14,7 @@ and (person-level models) :meth:`postprocess_inputs`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pymc as pm
 
 from ..arms import ArmParser
+from ..errors import DataError
 from ..priors import Prior, ResolvedPriors
 
 if TYPE_CHECKING:
     from ..record import ModelRecord
     from ..results import ResultBase
 
-__all__ = ["ModelBase", "kernel_version", "prior_rv", "scalar_rv"]
+__all__ = ["ModelBase", "check_sites", "kernel_version", "prior_rv", "scalar_rv", "weak_tau"]
 
 
 class ModelBase:
@@ -95,6 +96,34 @@ class ModelBase:
         from ..fitting import fit_model  # the model's one door to the later layers
 
         return fit_model(self, **settings)
+
+
+# ---------------------------------------------------------------------------- few sites
+def weak_tau(sites_with: dict[str, int], noun: str) -> dict[str, str]:
+    """Components whose between-site SD rests (mostly) on its prior, and why.
+
+    With one site a component's ``tau`` has nothing to learn from; with two or three, little.
+    """
+    out = {}
+    for comp, n in sites_with.items():
+        if n < 2:
+            out[comp] = f"seen in one {noun} only: its between-{noun} SD is its prior's"
+        elif n <= 3:
+            out[comp] = (
+                f"seen in {n} {noun}s only: its between-{noun} SD rests largely on its prior"
+            )
+    return out
+
+
+def check_sites(n_sites: int, pooled: bool, user_priors: object, noun: str) -> None:
+    """Refuse partial pooling of one site unless the prior of ``tau`` is given explicitly."""
+    given = isinstance(user_priors, Mapping) and any(str(k).startswith("tau") for k in user_priors)
+    if n_sites < 2 and pooled and not given:
+        raise DataError(
+            f"The data hold one {noun}: how much {noun}s differ (tau) cannot be learned from one. "
+            "Use pooling='none' (summary model), or give a prior for tau that says how much "
+            "they differ, e.g. priors={'tau': pw.Prior('HalfNormal', sigma=2)}."
+        )
 
 
 # ---------------------------------------------------------------------------- graph helpers

@@ -26,7 +26,7 @@ from ..data.validate import SummaryData, validate_summary
 from ..errors import DataError
 from ..priors import default_priors, resolve_priors
 from ..record import ModelRecord, Row, SummarySection
-from .base import ModelBase, prior_rv
+from .base import ModelBase, check_sites, prior_rv, weak_tau
 
 if TYPE_CHECKING:
     from ..results import SummaryResult
@@ -67,6 +67,12 @@ class SummaryModel(ModelBase):
     note : str, optional
         A caption repeated on plots and reports; defaults to ``data.attrs["note"]``
         (the bundled example says it is SYNTHETIC).
+    unit : str, optional
+        Unit of the estimates, for tables, plots and reports (``"percentage points"``,
+        ``"SAT points"``); defaults to ``data.attrs["unit"]``, else "the outcome's scale".
+    site_noun : str, optional
+        What a site is (``"municipality"``, ``"school"``); defaults to
+        ``data.attrs["site_noun"]``, else ``"site"``.
     parser : ArmParser, optional
         Arm-label parser; defaults to the package-wide one.
     """
@@ -87,6 +93,8 @@ class SummaryModel(ModelBase):
         suspect: Sequence[str] | str | None = None,
         suspect_action: str = "bias",
         note: str | None = None,
+        unit: str | None = None,
+        site_noun: str | None = None,
         parser: ArmParser | None = None,
     ):
         if pooling not in POOLING:
@@ -106,6 +114,8 @@ class SummaryModel(ModelBase):
         self.interactions = bool(interactions)
         self.suspect_action = suspect_action
         self.note = note if note is not None else data.attrs.get("note")
+        self.unit = _text("unit", unit or data.attrs.get("unit") or "the outcome's scale")
+        self.site_noun = _text("site_noun", site_noun or data.attrs.get("site_noun") or "site")
         self.combined_arms = [a for a in self.data.arms if len(self.data.arm_components[a]) > 1]
         self.bias_sites = (
             list(pd.unique(self.data.rows.loc[self.data.rows["suspect"], "site"]))
@@ -125,6 +135,17 @@ class SummaryModel(ModelBase):
         self._priors = resolve_priors(
             priors, default_priors(self.data.rows["se"]), used, self.data.components
         )
+        check_sites(len(self.data.sites), pooling == "partial", priors, self.site_noun)
+        rows = self.data.rows
+        self.weak_tau = {}
+        if pooling == "partial":
+            sites_with = {
+                c: rows.loc[
+                    [c in self.data.arm_components[a] for a in rows["arm"]], "site"
+                ].nunique()
+                for c in self.data.components
+            }
+            self.weak_tau = weak_tau(sites_with, self.site_noun)
         self._model = None
 
     # ------------------------------------------------------------------ inspection
@@ -155,6 +176,7 @@ class SummaryModel(ModelBase):
             lines.append(f"  excluded (suspect comparison): {', '.join(_row_names(d.excluded))}")
         if self.bias_sites:
             lines.append(f"  bias term (suspect comparison): {', '.join(self.bias_sites)}")
+        lines += [f"  tau[{c}]: {why}" for c, why in self.weak_tau.items()]
         lines.append("  priors:")
         lines += [f"    {k} ~ {v!r}" for k, v in self.priors.items()]
         if self.note:
@@ -168,7 +190,9 @@ class SummaryModel(ModelBase):
             kind="SummaryModel",
             note=self.note,
             columns=dict(d.columns),
-            scale="outcome scale",
+            scale=self.unit,
+            site_noun=self.site_noun,
+            weak_tau=dict(self.weak_tau),
             pooling=self.pooling,
             sites=tuple(d.sites),
             components=tuple(d.components),
@@ -300,6 +324,12 @@ class SummaryModel(ModelBase):
             sampler=sampler,
             progress=progress,
         )
+
+
+def _text(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise DataError(f"{name}={value!r} must be a non-empty text, e.g. 'percentage points'.")
+    return value.strip()
 
 
 def _row_names(rows: pd.DataFrame) -> list[str]:

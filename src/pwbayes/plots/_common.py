@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError
 from ..record import FitRecord
 
 
@@ -88,8 +89,10 @@ def legend_entries(axes) -> tuple[list, list[str]]:
 
 
 def caption_of(result: Fit) -> str:
-    """Return the figure caption: the data's note, and how many cells were hidden."""
+    """Return the figure caption: the data's note, convergence problems, hidden cells."""
     parts = [result.note] if result.note else []
+    if result.record.diagnostics.problems:
+        parts.append(result.record.diagnostics.line())
     disclosure = result.record.disclosure
     if disclosure is not None and disclosure.suppressed:
         parts.append(
@@ -97,3 +100,15 @@ def caption_of(result: Fit) -> str:
             "persons suppressed (see the result's notes)"
         )
     return "; ".join(parts)
+
+
+def chosen_arms(arms: object, known: Sequence[str], default: Sequence[str]) -> list[str]:
+    """Check the ``arms`` option of a plot: a list of the result's arms (default ``default``)."""
+    if arms is None:
+        return list(default)
+    if isinstance(arms, str) or not isinstance(arms, Sequence):
+        raise DataError(f"arms={arms!r}: give a list of arm labels, e.g. arms=['Extra Hulp'].")
+    unknown = [a for a in arms if a not in known]
+    if unknown:
+        raise DataError(f"Unknown arm(s) {unknown}; the result has arms {list(known)}.")
+    return list(arms)

@@ -11,8 +11,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
+from ..errors import DataError
 from ..intervals import HDI_PROB
-from ._common import Fit, draw_interval, hide_unused, legend_entries, style_panel
+from ._common import Fit, chosen_arms, draw_interval, hide_unused, legend_entries, style_panel
 
 __all__ = ["plot_compare"]
 
@@ -56,8 +57,9 @@ def plot_compare(
     matplotlib.figure.Figure
     """
     if not results:
-        raise ValueError("results is empty; pass e.g. {'person-level': fit}.")
-    arms = list(arms) if arms is not None else list(pd.unique(site_table["arm"]))
+        raise DataError("results is empty; pass e.g. {'person-level': fit}.")
+    known = list(pd.unique(site_table["arm"]))
+    arms = chosen_arms(arms, known, known)
     effects = {name: r.effects(hdi_prob=hdi_prob) for name, r in results.items()}
     z = float(stats.norm.ppf(0.5 + hdi_prob / 2))
     ncols = max(1, min(ncols, len(arms)))

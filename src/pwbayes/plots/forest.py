@@ -9,16 +9,39 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from scipy import stats
 
-from ..errors import DataError
+from .._text import plural
 from ..intervals import HDI_PROB
-from ._common import Fit, caption_of, draw_interval, hide_unused, legend_entries, style_panel
+from ._common import (
+    Fit,
+    caption_of,
+    chosen_arms,
+    draw_interval,
+    hide_unused,
+    legend_entries,
+    style_panel,
+)
 
 __all__ = ["plot_forest"]
 
-_ALONE = {"color": "0.45", "marker": "s", "label": "site alone (its own estimate)"}
+_ALONE = {"color": "0.45", "marker": "s"}
 _MODEL = {"color": "tab:blue", "marker": "o"}
-_FULL = {"color": "tab:orange", "marker": "D", "label": "fully pooled (common effect)"}
+_POOLED = {"color": "tab:blue", "marker": "D"}
+_FULL = {"color": "tab:orange", "marker": "D"}
 _NEW = {"color": "tab:blue", "marker": "o", "mfc": "white"}
+
+
+def _labels(noun: str, hdi_prob: float) -> dict[str, str]:
+    """Write the legend: every marker and the band, said once."""
+    p = f"{hdi_prob:.0%}"
+    return {
+        "alone": f"{noun} alone: its own estimate, {p} interval",
+        "model": f"{noun} in the partially pooled model, {p} HDI",
+        "pooled": f"pooled effect (partial pooling): the mean over {plural(noun)}, {p} HDI",
+        "full": f"fully pooled (one common effect), {p} interval",
+        "band": "band: the fully pooled interval, across the panel",
+        "new": f"effect in a new {noun} (prediction), {p} HDI",
+        "new_tick": f"new {noun}",
+    }
 
 
 def plot_forest(
@@ -58,61 +81,61 @@ def plot_forest(
     matplotlib.figure.Figure
     """
     m = result.record.model
-    arms = list(arms) if arms is not None else list(m.arms)
-    unknown = [a for a in arms if a not in m.arms]
-    if unknown:
-        raise DataError(f"Unknown arm(s) {unknown}; the result has arms {list(m.arms)}.")
+    arms = chosen_arms(arms, m.arms, m.arms)
     eff = result.effects(hdi_prob=hdi_prob)
+    labels = _labels(m.site_noun, hdi_prob)
     z = float(stats.norm.ppf(0.5 + hdi_prob / 2))
     ref = result.common_effect().set_index("arm")
     ncols = max(1, min(ncols, len(arms)))
     nrows = math.ceil(len(arms) / ncols)
     height = max(sum(r.arm == arm for r in m.rows) for arm in arms) + 3
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(4.6 * ncols, 0.42 * height * nrows + 1.8), squeeze=False
+        nrows, ncols, figsize=(max(4.6 * ncols, 9.0), 0.42 * height * nrows + 2.4), squeeze=False
     )
     for ax, arm in zip(axes.flat, arms, strict=False):
         fixed = ref.loc[arm] if arm in ref.index and m.pooling != "none" else None
-        _panel(ax, arm, m.rows, eff, fixed, z, f"pwbayes, {m.pooling} pooling", show_probability)
+        _panel(ax, arm, m.rows, eff, fixed, z, labels, show_probability)
     hide_unused(axes, len(arms))
-    handles, labels = legend_entries(axes)
-    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False, fontsize=9,
+    handles, names = legend_entries(axes)
+    fig.legend(handles, names, loc="lower center", ncol=2, frameon=False, fontsize=8.5,
                bbox_to_anchor=(0.5, 0.0))  # fmt: skip
     fig.suptitle(
-        title or f"Effect per arm and site, {hdi_prob:.0%} intervals", fontsize=12, y=0.995
-    )
-    fig.supxlabel("effect (outcome scale; percentage points for binary outcomes)", fontsize=9,
-                  y=0.055)  # fmt: skip
+        title or f"Effect per arm and {m.site_noun}, {hdi_prob:.0%} intervals", fontsize=12,
+        y=0.995,
+    )  # fmt: skip
+    fig.supxlabel(f"effect ({m.scale})", fontsize=9, y=0.105)
     caption = caption_of(result)
     if caption:
         fig.text(0.5, 0.955, caption, ha="center", va="top", fontsize=8.5, color="firebrick",
                  wrap=True)  # fmt: skip
-    fig.tight_layout(rect=(0, 0.08, 1, 0.93))
+    fig.tight_layout(rect=(0, 0.13, 1, 0.93))
     return fig
 
 
-def _panel(ax, arm, rows, eff, fixed, z, model_label, show_probability) -> None:
+def _panel(ax, arm, rows, eff, fixed, z, text, show_probability) -> None:
     """One arm: its sites alone and pooled, the common effect, pooled and new site."""
     labels, y = [], 0
     for row in rows:
         if row.arm != arm or row.estimate is None:  # None: suppressed, or no estimate
             continue
-        ax.errorbar(row.estimate, y + 0.18, xerr=z * row.se, ls="none", ms=5, **_ALONE)
+        ax.errorbar(row.estimate, y + 0.18, xerr=z * row.se, ls="none", ms=5,
+                    label=text["alone"], **_ALONE)  # fmt: skip
         post = eff[(eff.estimand == "theta") & (eff.site == row.site) & (eff.arm == arm)]
-        _posterior(ax, post, y - 0.18, model_label, show_probability, **_MODEL)
+        _posterior(ax, post, y - 0.18, text["model"], show_probability, **_MODEL)
         labels.append(row.site)
         y -= 1
     if fixed is not None:
         mean, sd = fixed["mean"], fixed["sd"]
-        ax.axvspan(mean - z * sd, mean + z * sd, color=_FULL["color"], alpha=0.12, lw=0)
-        ax.errorbar(mean, y + 0.18, xerr=z * sd, ls="none", ms=5, **_FULL)
+        ax.axvspan(mean - z * sd, mean + z * sd, color=_FULL["color"], alpha=0.12, lw=0,
+                   label=text["band"])  # fmt: skip
+        ax.errorbar(mean, y + 0.18, xerr=z * sd, ls="none", ms=5, label=text["full"], **_FULL)
         pooled = eff[(eff.estimand == "mu_arm") & (eff.arm == arm)]
-        _posterior(ax, pooled, y - 0.18, model_label, show_probability, **_MODEL)
+        _posterior(ax, pooled, y - 0.18, text["pooled"], show_probability, **_POOLED)
         labels.append("pooled")
         y -= 1
         new = eff[(eff.estimand == "theta_new_arm") & (eff.arm == arm)]
-        _posterior(ax, new, y, "new site (prediction)", show_probability, **_NEW)
-        labels.append("new site")
+        _posterior(ax, new, y, text["new"], show_probability, **_NEW)
+        labels.append(text["new_tick"])
         y -= 1
     ax.axvline(0, color="black", lw=0.8)
     if show_probability:  # room for the P(>0) labels right of the intervals

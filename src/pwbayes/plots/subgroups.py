@@ -13,7 +13,15 @@ from scipy import stats
 
 from ..errors import DataError
 from ..intervals import HDI_PROB
-from ._common import Fit, caption_of, draw_interval, hide_unused, legend_entries, style_panel
+from ._common import (
+    Fit,
+    caption_of,
+    chosen_arms,
+    draw_interval,
+    hide_unused,
+    legend_entries,
+    style_panel,
+)
 
 __all__ = ["plot_subgroups"]
 
@@ -68,12 +76,8 @@ def plot_subgroups(
         raise DataError("plot_subgroups needs a fit of PersonModel(..., subgroups=[...]).")
     if site is not None and site not in m.sites:
         raise DataError(f"site={site!r} is not in the result; sites: {list(m.sites)}.")
-    if arms is None:
-        arms = [a for a in m.arms if len(m.arm_components[a]) == 1] or list(m.arms)
-    arms = list(arms)
-    unknown = [a for a in arms if a not in m.arms]
-    if unknown:
-        raise DataError(f"Unknown arm(s) {unknown}; the result has arms {list(m.arms)}.")
+    singles = [a for a in m.arms if len(m.arm_components[a]) == 1] or list(m.arms)
+    arms = chosen_arms(arms, m.arms, singles)
     eff = result.effects(hdi_prob=hdi_prob)
     here = eff["site"].isna() if site is None else eff["site"] == site
     overall = eff[here & eff["arm"].notna() & (eff["level"] != "new_site")]

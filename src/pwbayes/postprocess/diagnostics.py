@@ -40,7 +40,8 @@ def diagnose(idata: az.InferenceData, var_names: Sequence[str]) -> Diagnostics:
     """
     post = idata.posterior
     names = [v for v in var_names if v in post]
-    rhat = az.rhat(post, var_names=names)
+    # R-hat compares chains: with one there is nothing to compare (ArviZ would warn)
+    rhat = az.rhat(post, var_names=names) if post.sizes["chain"] > 1 else None
     bulk = az.ess(post, var_names=names, method="bulk")
     tail = az.ess(post, var_names=names, method="tail")
     return Diagnostics(
@@ -49,7 +50,7 @@ def diagnose(idata: az.InferenceData, var_names: Sequence[str]) -> Diagnostics:
         draws=int(post.sizes["draw"]),
         variables={
             v: VariableDiagnostics(
-                rhat=float(np.nanmax(rhat[v].values)),
+                rhat=float(np.nanmax(rhat[v].values)) if rhat is not None else float("nan"),
                 ess_bulk=float(np.nanmin(bulk[v].values)),
                 ess_tail=float(np.nanmin(tail[v].values)),
             )
@@ -76,6 +77,10 @@ def check_convergence(report: Diagnostics, stacklevel: int = 2) -> Diagnostics:
     """
     problems = []
     ess_min = ESS_PER_CHAIN_MIN * report.chains
+    if report.chains < 2:
+        problems.append(
+            "R-hat cannot be checked with one chain: chains cannot be compared; use chains=4"
+        )
     if report.divergences:
         problems.append(
             f"{report.divergences} divergent transition(s): the posterior has regions the "

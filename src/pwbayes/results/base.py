@@ -8,6 +8,7 @@ samples; plots are imported when asked for.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import DataError, PwbayesError
-from ..intervals import HDI_PROB, hdi
+from ..intervals import HDI_PROB, check_interval, hdi
 from ..record import Diagnostics, FitRecord
 from .io import save_result
 from .reference import common_effect
@@ -104,7 +105,7 @@ class ResultBase:
     def _variable(self, estimand: str, scale: str) -> str:
         """Posterior variable holding ``estimand`` on ``scale``."""
         if scale not in ("outcome", "model"):
-            raise ValueError(f"scale={scale!r} is not allowed; use 'outcome' or 'model'.")
+            raise DataError(f"scale={scale!r} is not allowed; use 'outcome' or 'model'.")
         return estimand
 
     def _scale_name(self, scale: str) -> str:
@@ -148,6 +149,16 @@ class ResultBase:
             (disclosure control); ``attrs["suppressed"]`` says which.
         """
         levels = self._check_levels(level)
+        hdi_prob = check_interval(hdi_prob)
+        if threshold is not None and (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or not math.isfinite(threshold)
+        ):
+            raise DataError(
+                f"threshold={threshold!r} must be a finite number on the effects' scale "
+                f"({self._scale_name(scale)}), e.g. 2.0, or None."
+            )
         m = self.record.model
         ran = {(r.site, r.arm) for r in m.rows}
         observed = {(s, c) for s, a in ran for c in m.arm_components[a]}
@@ -210,6 +221,8 @@ class ResultBase:
         df.attrs["scale"] = self._scale_name(scale)
         if self.note:
             df.attrs["note"] = self.note
+        if self.record.model.weak_tau:
+            df.attrs["tau_rests_on_prior"] = dict(self.record.model.weak_tau)
         disclosure = self.record.disclosure
         if disclosure is not None:
             df.attrs["min_cell"] = disclosure.min_cell
@@ -290,7 +303,7 @@ class ResultBase:
         return plot_forest(self, **kwargs)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the posterior and its record to one NetCDF file.
 
         The file holds what passed disclosure control: the posterior, sample stats, the
@@ -300,10 +313,12 @@ class ResultBase:
         Parameters
         ----------
         path : str or Path
-            Target file, conventionally ``*.nc``.
+            Target file, conventionally ``*.nc``; its folder must exist.
+        overwrite : bool
+            Replace an existing file (default: refuse).
 
         Returns
         -------
         Path
         """
-        return save_result(self.idata, self.record, path)
+        return save_result(self.idata, self.record, path, overwrite)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import arviz as az
 
-from ..errors import RecordError
+from ..errors import DataError, RecordError
 from ..record import FORMAT_VERSION, FitRecord, format_message
 
 __all__ = ["FORMAT_ATTR", "RECORD_ATTR", "read_result", "save_result"]
@@ -25,9 +25,25 @@ FORMAT_ATTR = "pwbayes_format"
 _FORMAT_1_ATTR = "pwbayes_config"
 
 
-def save_result(idata: az.InferenceData, record: FitRecord, path: str | Path) -> Path:
-    """Write ``idata`` with ``record`` to one NetCDF file; return its path."""
+def save_result(
+    idata: az.InferenceData, record: FitRecord, path: str | Path, overwrite: bool = False
+) -> Path:
+    """Write ``idata`` with ``record`` to one NetCDF file; return its path.
+
+    Refuses a folder that does not exist, and an existing file unless ``overwrite``.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(
+            f"{str(path)!r} is a folder; give a file name, e.g. {str(path / 'fit.nc')!r}."
+        )
+    if not path.parent.is_dir():
+        raise DataError(
+            f"Cannot save to {str(path)!r}: the folder {str(path.parent)!r} does not exist. "
+            "Create it first, e.g. Path(...).mkdir(parents=True)."
+        )
+    if path.exists() and not overwrite:
+        raise DataError(f"{str(path)!r} exists; pass overwrite=True to replace it.")
     out = idata.copy()
     out.posterior.attrs[RECORD_ATTR] = record.to_json()
     out.posterior.attrs[FORMAT_ATTR] = FORMAT_VERSION
@@ -38,6 +54,8 @@ def save_result(idata: az.InferenceData, record: FitRecord, path: str | Path) ->
 def read_result(path: str | Path) -> tuple[az.InferenceData, FitRecord]:
     """Read a file written by :func:`save_result`; see the module for what is refused."""
     path = Path(path)
+    if path.is_dir():
+        raise RecordError(f"{str(path)!r} is a folder, not a saved result (a .nc file).")
     if not path.is_file():
         raise RecordError(f"{str(path)!r}: no such file.")
     try:

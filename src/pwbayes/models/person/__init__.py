@@ -30,7 +30,7 @@ from ...data.site_estimates import estimates_from
 from ...data.small_cells import policy_for
 from ...data.subgroups import SubgroupLayout, bin_subgroups
 from ...priors import resolve_priors
-from ..base import ModelBase
+from ..base import ModelBase, check_sites, weak_tau
 from . import options, stage_one
 from .cells import likelihood_rows
 from .graph import GraphSpec, build_graph
@@ -113,6 +113,12 @@ class PersonModel(ModelBase):
         10, CBS's rule; below 10 warns, 0 is refused).
     note : str, optional
         Caption for plots and reports; defaults to ``data.attrs["note"]``.
+    unit : str, optional
+        Unit of a score outcome (``family="normal"``), e.g. ``"points on a 0-10 scale"``;
+        default ``"points"``. Binary outcomes are reported in percentage points.
+    site_noun : str, optional
+        What a site is (``"municipality"``); defaults to ``data.attrs["site_noun"]``, else
+        ``"site"``.
     parser : ArmParser, optional
 
     Attributes
@@ -159,6 +165,8 @@ class PersonModel(ModelBase):
         subgroups_by_site: bool = False,
         min_cell: int = MIN_CELL,
         note: str | None = None,
+        unit: str | None = None,
+        site_noun: str | None = None,
         parser: ArmParser | None = None,
     ):
         subgroups = [subgroups] if isinstance(subgroups, str) else list(subgroups)
@@ -191,6 +199,7 @@ class PersonModel(ModelBase):
         d = self.data
         self.subgroup_layout = SubgroupLayout(d.subgroups) if subgroups else None
         self.note = note if note is not None else data.attrs.get("note")
+        self.unit, self.site_noun = options.units(family, unit, site_noun, data.attrs)
         # the published method per site: the record's rows, emptied by the disclosure gate
         self._site_table = estimates_from(d, family=family, note=self.note)
         self.likelihood = options.choose_likelihood(likelihood, d, family)
@@ -208,6 +217,12 @@ class PersonModel(ModelBase):
         if self.likelihood == "normal_approx":
             self.stage_one = stage_one.normal_approx(d, self.cells, family, self._priors)
         self.disclosure = policy_for(d, self.min_cell, subgroups_by_site)
+        check_sites(len(d.sites), True, priors, self.site_noun)
+        ran = {(m, a) for m, a in zip(d.site_index, d.arm_index, strict=True) if a >= 0}
+        sites_with = {
+            c: len({m for m, a in ran if c in d.arm_components[d.arms[a]]}) for c in d.components
+        }
+        self.weak_tau = weak_tau(sites_with, self.site_noun)
         self._model = None
 
     # ------------------------------------------------------------------ inspection
@@ -256,6 +271,7 @@ class PersonModel(ModelBase):
         lines += [
             f"  left out: {k} ({count_text(v, self.min_cell)} rows)" for k, v in d.dropped.items()
         ]
+        lines += [f"  tau[{c}]: {why}" for c, why in self.weak_tau.items()]
         lines.append("  priors (model scale):")
         lines += [f"    {k} ~ {v!r}" for k, v in self.priors.items()]
         if self.note:

@@ -135,6 +135,21 @@ def choose_likelihood(requested: str, data: PersonData, family: str) -> str:
     return requested
 
 
+def units(family: str, unit, site_noun, attrs: Mapping) -> tuple[str, str]:
+    """Return the unit of the effects and the noun of a site, checked."""
+    if family == "bernoulli" and unit not in (None, "percentage points"):
+        raise DataError(
+            f"unit={unit!r}: effects on a binary outcome are in percentage points; unit is for "
+            "family='normal'."
+        )
+    unit = unit or ("percentage points" if family == "bernoulli" else "points")
+    noun = site_noun or attrs.get("site_noun") or "site"
+    for name, value in (("unit", unit), ("site_noun", noun)):
+        if not isinstance(value, str) or not value.strip():
+            raise DataError(f"{name}={value!r} must be a non-empty text, e.g. 'municipality'.")
+    return unit.strip(), noun.strip()
+
+
 def subgroup_bins(bins: Mapping[str, int | Sequence[float]] | None):
     """Split ``subgroup_bins`` into edges and quantile counts, as the record keeps them."""
     edges = {
