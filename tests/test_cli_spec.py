@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,6 +21,8 @@ def test_specs_are_shipped():
         "example_work_gt_8h_suspect_bias",
         "example_work_gt_8h_suspect_excluded",
         "eight_schools",
+        "synthetic_person_work_gt_8h",
+        "synthetic_subgroups_work_gt_8h",
     } <= names
 
 
@@ -99,6 +102,122 @@ def test_cli_show(capsys):
     assert "8 sites: A, B, C" in out and "tau ~ HalfCauchy(beta=5)" in out
 
 
+def test_cli_show_person_spec(capsys):
+    assert main(["show", str(ROOT / "models" / "synthetic_subgroups_work_gt_8h.toml")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("PersonModel(family='bernoulli', outcome='work_gt_8h')")
+    assert "subgroups (the same in every site): basic_qualification" in out
+    assert "tau_sub ~ HalfNormal(sigma=0.5)" in out and "disclosure control" in out
+
+
+def test_cli_version_and_help(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"pwbayes {pw.__version__}"
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    helptext = " ".join(capsys.readouterr().out.split())
+    assert "docs/specs.md" in helptext and "relative to the spec's folder" in helptext
+    for option in ("--draws", "--tune", "--chains", "--seed", "--out"):
+        assert option in helptext
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit"], "the following arguments are required: spec"),
+        (["fit", "spec.toml", "--draws", "many"], "argument --draws: invalid int value"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_cli_argument_errors_are_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("pwbayes: error: ") and message in err
+
+
+def test_cli_errors_are_one_line_never_a_traceback(tmp_path, capsys, monkeypatch):
+    spec = _write(tmp_path, BASE + "[sampling]\ndraws = 'many'\n")
+    assert main(["fit", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err == "pwbayes: error: draws='many' must be a whole number >= 1, e.g. draws=1000.\n"
+    assert main(["fit", str(tmp_path / "absent.toml")]) == 2
+    assert capsys.readouterr().err.startswith("pwbayes: error: Spec file")
+
+    def boom(spec):
+        raise RuntimeError("something inside broke\nwith a second line")
+
+    monkeypatch.setattr("pwbayes.spec.model_from_spec", boom)
+    assert main(["show", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unexpected RuntimeError: something inside broke" in err
+
+
+def test_spec_paths_are_relative_to_the_spec(tmp_path, monkeypatch):
+    folder = tmp_path / "analysis"
+    folder.mkdir()
+    pw.examples.eight_schools().to_csv(folder / "schools.csv", sep=";", decimal=",", index=False)
+    spec = folder / "schools.toml"
+    spec.write_text(
+        '[data]\nfile = "schools.csv"\nseparator = ";"\ndecimal = ","\n'
+        '[columns]\nsite = "school"\nestimate = "estimate"\nse = "se"\n'
+        '[output]\nfolder = "out"\n'
+    )
+    monkeypatch.chdir(tmp_path)  # elsewhere: the paths still resolve against the spec
+    loaded = load_spec(spec)
+    model = model_from_spec(loaded)
+    assert model.data.sites == list("ABCDEFGH")
+    from pwbayes.spec import output_folder
+
+    assert output_folder(loaded) == folder / "out"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[columns]\noutcome = 'y'\nsite = 's'\n", r"needs site, arm, outcome.*missing arm"),
+        ("[model]\nsubgroups = ['x']\n", r"\['subgroups'\] do not apply to a summary"),
+        ("[data]\nseed = 3\n", r"\['seed'\] do not apply to summary_effects"),
+    ],
+)
+def test_spec_errors_name_what_is_wrong(tmp_path, text, message):
+    base = BASE if "[columns]" not in text else BASE.split("[columns]")[0]
+    if "[data]" in text:
+        base = base.replace('filter = { outcome = "work_gt_8h" }', "seed = 3")
+        text = ""
+    with pytest.raises(pw.SpecError, match=message):
+        load_spec(_write(tmp_path, base + text))
+
+
+def test_shipped_person_specs_reproduce_the_notebooks():
+    """The specs build the models of notebooks 02 and 03 (same data, same graph)."""
+    from pwbayes.data.population import COVARIATES
+
+    person = model_from_spec(load_spec(ROOT / "models" / "synthetic_person_work_gt_8h.toml"))
+    people, _ = pw.examples.simulate_participants(random_seed=2017, size=1.0)
+    columns = {"site": "municipality", "arm": "arm", "outcome": "work_gt_8h"}
+    notebook02 = pw.PersonModel(
+        people, **columns, covariates=list(COVARIATES), comparison={"Groningen": "reference"}
+    )
+    subgroups = model_from_spec(load_spec(ROOT / "models" / "synthetic_subgroups_work_gt_8h.toml"))
+    pop = pw.examples.simulate_participants(
+        random_seed=3, effects={"zelf_in_actie": 0.0, "extra_hulp": 0.1, "werken_loont": 0.1},
+        size=1.0, heterogeneity="utrecht",
+    )  # fmt: skip
+    notebook03 = pw.PersonModel(
+        pop.data,
+        **columns,
+        covariates=["age", "female"],
+        subgroups=["basic_qualification", "distance_to_labour_market"],
+    )
+    for spec_model, notebook_model in ((person, notebook02), (subgroups, notebook03)):
+        assert spec_model.structure_key() == notebook_model.structure_key()
+        np.testing.assert_array_equal(spec_model.data.y, notebook_model.data.y)
+        np.testing.assert_array_equal(spec_model.data.x, notebook_model.data.x)
+
+
 @pytest.mark.slow
 def test_cli_example_writes_outputs(tmp_path, capsys):
     out = tmp_path / "ex"
@@ -119,9 +238,43 @@ def test_cli_example_writes_outputs(tmp_path, capsys):
         "hdi_high",
         "p_positive",
     } <= set(eff.columns)
+    assert (eff["note"].str.startswith("SYNTHETIC")).all() and (eff["interval"] == "90% HDI").all()
     report = (out / "report.md").read_text()
     assert "SYNTHETIC" in report and "| Utrecht | Extra Hulp |" in report
+    assert report.index("Convergence: all checks passed") < report.index("## Pooled effect")
     assert pw.load_result(out / "result.nc").record.sampling.draws == 1000
+    assert "Effect in a new municipality" in report and "percentage points" in report
+
+
+@pytest.mark.slow
+def test_cli_fits_a_person_spec_with_overrides(tmp_path, capsys):
+    """The subgroup spec on a smaller population, with every command-line override."""
+    text = (ROOT / "models" / "synthetic_subgroups_work_gt_8h.toml").read_text()
+    spec = tmp_path / "subgroups.toml"
+    spec.write_text(text.replace("size = 1.0", "size = 0.3"))
+    out = tmp_path / "bundle"
+    argv = ["fit", str(spec), "--draws", "200", "--tune", "200", "--chains", "2", "--seed", "5",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr()
+    assert "compiling the model" in printed.out and "SYNTHETIC" in printed.out
+    assert "Traceback" not in printed.err
+    for line in printed.err.splitlines():
+        assert line.startswith("pwbayes: warning: ")  # one line each
+    names = {p.name for p in out.iterdir()}
+    assert names == {"effects.csv", "subgroup_contrasts.csv", "forest.png", "subgroups.png",
+                     "report.md", "result.nc"}  # fmt: skip
+    eff = pd.read_csv(out / "effects.csv")
+    assert set(eff.level) == {"site", "pooled", "new_site", "subgroup"}
+    contrasts = pd.read_csv(out / "subgroup_contrasts.csv")
+    assert set(contrasts.reference) == {"True", "small"}  # [output] subgroup_reference
+    fit = pw.load_result(out / "result.nc")
+    s = fit.record.sampling
+    assert (s.draws, s.tune, s.chains, s.random_seed) == (200, 200, 2, 5)
+    report = (out / "report.md").read_text()
+    top = report[: report.index("## Pooled effect")]
+    assert "Convergence:" in top and "Disclosure control:" in top
+    assert "What works for whom" in report
 
 
 @pytest.mark.parametrize("outcome", ["work_gt_8h", "work_gt_27h", "earn_gt_70pct_wml"])

@@ -12,6 +12,7 @@ from ._version import __version__
 from .arms import known_components, parse_arm, register_component
 from .data import published
 from .data.covariates import bin_covariates
+from .data.readers import read_data
 from .data.site_estimates import site_estimates
 from .data.subgroup_estimates import subgroup_differences, subgroup_estimates
 from .errors import (
@@ -58,6 +59,7 @@ __all__ = [
     "load_result",
     "parse_arm",
     "published",
+    "read_data",
     "register_component",
     "result_from_draws",
     "site_estimates",

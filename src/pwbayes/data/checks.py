@@ -118,8 +118,8 @@ def numbers_as_text(df: pd.DataFrame, columns: Sequence[str], role: str) -> None
         s = df[col]
         if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
             continue
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            continue  # labelled values (SPSS, Stata) are categories on purpose
+        if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_datetime64_any_dtype(s):
+            continue  # labelled values (SPSS, Stata) are categories on purpose; dates: later
         present = s.dropna()
         if len(present) and pd.to_numeric(present, errors="coerce").notna().all():
             raise DataError(
