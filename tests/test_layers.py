@@ -216,3 +216,12 @@ def test_one_job_per_file(module):
 
 def test_package_ships_type_information():
     assert (SRC / "py.typed").is_file()
+
+
+def test_license_and_citation_match_the_package():
+    import pwbayes as pw
+
+    root = SRC.parents[1]
+    assert "MIT License" in (root / "LICENSE").read_text()
+    citation = (root / "CITATION.cff").read_text()
+    assert f'version: "{pw.__version__}"' in citation

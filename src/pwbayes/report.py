@@ -114,7 +114,8 @@ def _header(result: ResultBase) -> list[str]:
     """Caption, convergence, disclosure control, what was pooled, suspect rows."""
     m = result.record.model
     lines = [f"> **{result.note}.**", ""] if result.note else []
-    lines += [f"**{result.diagnostics.line().capitalize()}.**", ""]
+    line = result.diagnostics.line()
+    lines += [f"**{line[0].upper() + line[1:]}.**", ""]
     disclosure = result.record.disclosure
     if disclosure is not None:
         lines += [
