@@ -3,7 +3,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
-from helpers import COLUMNS, fake_result  # noqa: E402
+from helpers import COLUMNS, fake_result, fit_within  # noqa: E402
 
 import pwbayes as pw  # noqa: E402
 
@@ -28,4 +28,4 @@ def fitted_example():
     """One real (small) fit of the bundled example, shared by the tests that need it."""
     data = pw.examples.summary_effects()
     model = pw.SummaryModel(data, **COLUMNS)
-    return model.fit(draws=1000, tune=1000, chains=2, random_seed=11, progress=False)
+    return fit_within(model, draws=1000, tune=1000, chains=2, random_seed=11)

@@ -9,7 +9,7 @@ import warnings
 import arviz as az
 import numpy as np
 import pytest
-from helpers import COLUMNS, SCHOOL_COLUMNS
+from helpers import COLUMNS, SCHOOL_COLUMNS, assert_converged, fit_within
 from scipy import integrate, stats
 
 import pwbayes as pw
@@ -67,8 +67,7 @@ def test_eight_schools_matches_numerical_integration():
             "tau": pw.Prior("HalfNormal", sigma=TAU_SD),
         },
     )
-    fit = model.fit(draws=4000, tune=1000, chains=4, random_seed=2024, progress=False)
-    assert fit.diagnostics.divergences == 0
+    fit = fit_within(model, draws=4000, tune=1000, chains=4, random_seed=2024)
     exact = exact_eight_schools()
     _agree(fit.idata, "mu", *exact["mu"])
     _agree(fit.idata, "tau", *exact["tau"])
@@ -85,7 +84,7 @@ def test_no_pooling_reproduces_each_site():
         pooling="none",
         priors={"beta": pw.Prior("Normal", mu=0, sigma=sd0)},
     )
-    fit = model.fit(draws=2000, tune=1000, chains=4, random_seed=5, progress=False)
+    fit = fit_within(model, draws=2000, tune=1000, chains=4, random_seed=5)
     k = sd0**2 / (sd0**2 + S**2)
     for j in range(len(Y)):
         _agree(fit.idata, "theta", Y[j] * k[j], np.sqrt(k[j]) * S[j], idx={"row": j})
@@ -101,7 +100,7 @@ def test_full_pooling_is_precision_weighted_mean():
         pooling="full",
         priors={"mu": pw.Prior("Normal", mu=0, sigma=sd0)},
     )
-    fit = model.fit(draws=2000, tune=1000, chains=4, random_seed=6, progress=False)
+    fit = fit_within(model, draws=2000, tune=1000, chains=4, random_seed=6)
     w = 1 / S**2
     _agree(fit.idata, "mu", (w * Y).sum() / (w.sum() + sd0**-2), (w.sum() + sd0**-2) ** -0.5)
     # every school's theta equals the common mean
@@ -115,7 +114,7 @@ def test_example_fit_contract(fitted_example):
     assert list(post["beta"].coords["site"].values)[:2] == ["Deventer", "Tilburg"]
     assert post["tau"].dims == ("chain", "draw", "component")
     assert post["theta_new"].dims == ("chain", "draw", "component")
-    assert fitted_example.diagnostics.problems == ()
+    assert_converged(fitted_example.diagnostics)
     eff = fitted_example.effects()
     assert set(eff.level) == {"site", "pooled", "new_site"}
     pooled = eff[(eff.level == "pooled") & eff.component.notna()]
@@ -140,7 +139,7 @@ def test_interactions_and_bias_fit():
         interactions=True,
         suspect=["Nijmegen", "Tilburg"],
     )
-    fit = model.fit(draws=1000, tune=1000, chains=4, random_seed=3, progress=False)
+    fit = fit_within(model, draws=1000, tune=1000, chains=4, random_seed=3)
     post = fit.idata.posterior
     assert post["interaction"].dims == ("chain", "draw", "combined_arm")
     assert list(post["bias"].coords["bias_site"].values) == ["Tilburg", "Nijmegen"]
@@ -173,12 +172,12 @@ def test_compiled_model_reused_with_new_data():
     priors = {"mu": pw.Prior("Normal", mu=0, sigma=sd0)}
     kw = {**SCHOOL_COLUMNS, "pooling": "full", "priors": priors}
     first = pw.SummaryModel(SCHOOLS, **kw)
-    first.fit(draws=500, chains=2, random_seed=1, progress=False)
+    fit_within(first, draws=500, chains=2, random_seed=1)
     n_cached = len(sampling._COMPILED)
     shifted = SCHOOLS.assign(estimate=SCHOOLS.estimate + 10.0)
     second = pw.SummaryModel(shifted, **kw)
     assert second.structure_key() == first.structure_key()
-    fit = second.fit(draws=2000, chains=4, random_seed=2, progress=False)
+    fit = fit_within(second, draws=2000, chains=4, random_seed=2)
     assert len(sampling._COMPILED) == n_cached  # nothing compiled again
     w = 1 / S**2
     _agree(fit.idata, "mu", (w * (Y + 10)).sum() / (w.sum() + sd0**-2), (w.sum() + sd0**-2) ** -0.5)

@@ -131,6 +131,40 @@ def test_dutch_comparison_labels_are_the_english_ones(people, names):
     assert plain.data.comparison["Groningen"] == "control"
 
 
+# ---------------------------------------------------------------------------- frames and names
+def test_frames_without_rows_or_with_a_name_twice(example_data, people):
+    with pytest.raises(pw.DataError, match="no rows: one row per site x arm"):
+        _unchanged(_summary, example_data.iloc[0:0])
+    with pytest.raises(pw.DataError, match="no rows: one row per person"):
+        _unchanged(_person, people.iloc[0:0])
+    for df, make in ((example_data, _summary), (people, _person)):
+        twice = pd.concat([df, df[["arm"]]], axis=1)
+        with pytest.raises(pw.DataError, match=r"\['arm'\] appear more than once"):
+            _unchanged(make, twice)
+
+
+def test_a_near_miss_column_name_is_suggested(example_data, people):
+    with pytest.raises(pw.DataError, match="site='Municipality' \\(did you mean 'municipality'"):
+        _unchanged(_summary, example_data, site="Municipality")
+    with pytest.raises(pw.DataError, match="outcome='work_gt8h' \\(did you mean 'work_gt_8h'"):
+        _unchanged(_person, people, outcome="work_gt8h")
+
+
+@pytest.mark.parametrize(
+    ("values", "hint"),
+    [({0: "0", 1: "1"}, "0/1 stored as text"), ({0: "nee", 1: "ja"}, "map\\(\\{'ja': 1")],
+)
+def test_a_yes_no_outcome_that_is_not_0_1(people, values, hint):
+    df = people.assign(work_gt_8h=people.work_gt_8h.astype(int).map(values))
+    with pytest.raises(pw.DataError, match=f"'work_gt_8h' \\(outcome\\) must be 0/1.*{hint}"):
+        _unchanged(_person, df)
+
+
+def test_subgroup_bins_without_the_subgroup(people):
+    with pytest.raises(pw.DataError, match=r"subgroup_bins names column\(s\) \['age'\]"):
+        _unchanged(_person, people, subgroup_bins={"age": 3})
+
+
 # ---------------------------------------------------------------------------- few sites, spread
 def test_one_site_cannot_learn_how_sites_differ(example_data):
     utrecht = example_data[example_data.municipality == "Utrecht"]
@@ -147,6 +181,9 @@ def test_few_sites_say_that_tau_rests_on_the_prior(example_data):
     assert "tau[werkbonus]: seen in one municipality only" in repr(model)
     eff = fake_result(model).effects()
     assert "keuze" in eff.attrs["tau_rests_on_prior"]
+    two = example_data[example_data.municipality.isin(["Utrecht", "Tilburg"])]
+    text = " ".join(_summary(two).weak_tau.values())
+    assert "in 2 municipalities only" in text and "municipalitys" not in text
 
 
 def test_standard_errors_spanning_orders_of_magnitude(example_data):

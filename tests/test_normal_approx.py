@@ -260,7 +260,7 @@ def test_normal_approx_agrees_with_the_exact_likelihood():
             warnings.simplefilter("ignore", pw.ConvergenceWarning)
             fits[lik] = model.fit(random_seed=8, progress=False)
     assert fits["exact"].diagnostics.divergences <= 20
-    assert fits["normal_approx"].diagnostics.divergences == 0
+    assert fits["normal_approx"].diagnostics.divergences <= 2  # none here; the exact: 7
     assert fits["normal_approx"].record.model.person.likelihood == "normal_approx"
     for var in ("mu", "tau", "mu_pp", "alpha_mu"):
         summ = {k: az.summary(f.idata, var_names=[var]) for k, f in fits.items()}

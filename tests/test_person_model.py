@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import fit_within
 from scipy import stats
 from scipy.special import expit, gammaln
 
@@ -196,9 +197,7 @@ def test_small_person_fit_contract(tmp_path):
     )
     assert model.cells.collapsed
     # 2,000 draws: with 1,000 the six-site components' tau reached R-hat 1.017 on this seed
-    fit = model.fit(
-        draws=2000, tune=1000, chains=4, random_seed=4, progress=False, target_accept=0.95
-    )
+    fit = fit_within(model, draws=2000, tune=1000, chains=4, random_seed=4, target_accept=0.95)
     eff = fit.effects()
     assert set(eff.level) == {"site", "pooled", "new_site"}
     assert eff.attrs["scale"] == "percentage points"
@@ -271,11 +270,11 @@ def test_summary_and_person_level_agree():
         pop.data, outcome="work_gt_8h", covariates=covs, comparison=GRONINGEN_REF
     )
     summary = pw.SummaryModel(table, site="site", arm="arm", estimate="estimate", se="se")
-    s_eff = summary.fit(random_seed=6, progress=False).effects()
+    s_eff = fit_within(summary, random_seed=6).effects()
     person = pw.PersonModel(pop.data, **PERSON, covariates=covs, comparison=GRONINGEN_REF)
     # 2,000 draws and target_accept=0.99, as the diagnostics advise: with the defaults the
     # worst tau's bulk ESS was 344 on this seed, with 2,000 draws one transition diverged
-    p_fit = person.fit(draws=2000, random_seed=6, progress=False, target_accept=0.99)
+    p_fit = fit_within(person, draws=2000, random_seed=6, target_accept=0.99)
     p_eff = p_fit.effects()
     for comp in effects:
         s = s_eff[(s_eff.estimand == "mu") & (s_eff.component == comp)].iloc[0]

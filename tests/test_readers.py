@@ -86,10 +86,34 @@ def test_read_data_refuses_with_the_reason(tmp_path):
     assert pw.read_data(bad, separator=";", encoding="latin-1").gemeente[0] == "Súdwest-Fryslân"
     with pytest.raises(pw.DataError, match="decimal"):
         pw.read_data(bad, decimal=";")
+    (tmp_path / "folder.csv").mkdir()
+    with pytest.raises(pw.DataError, match="'.*folder.csv' is a folder"):
+        pw.read_data(tmp_path / "folder.csv")
     broken = tmp_path / "broken.parquet"
     broken.write_text("not parquet")
     with pytest.raises(pw.DataError, match="could not be read as a Parquet file"):
         pw.read_data(broken)
+
+
+def test_excel_byte_order_mark_is_not_part_of_a_name(tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte-order mark; the first column keeps its name."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffgemeente;werk\nUtrecht;1\n".encode())
+    for separator in (None, ";"):
+        assert list(pw.read_data(path, separator=separator).columns) == ["gemeente", "werk"]
+
+
+def test_decimal_comma_read_without_decimal_is_named(tmp_path):
+    """A Dutch file read with the default decimal point: the error says decimal=','."""
+    path = tmp_path / "personen.csv"
+    PERSONS.to_csv(path, sep=";", decimal=",", index=False)
+    df = pw.read_data(path)
+    assert not pd.api.types.is_numeric_dtype(df.leeftijd)  # "34,5" stays text
+    with pytest.raises(pw.DataError, match=r"'leeftijd' \(covariate\).*decimal comma.*decimal=','"):
+        pw.PersonModel(df, site="gemeente", arm="groep", outcome="werk", covariates=["leeftijd"])
+    summary = pd.DataFrame({"site": ["A", "B"], "estimate": ["2,5", "-1,0"], "se": [1.0, 2.0]})
+    with pytest.raises(pw.DataError, match=r"'estimate'.*'2,5'.*decimal=','"):
+        pw.SummaryModel(summary, site="site", estimate="estimate", se="se")
 
 
 def test_a_model_from_a_dutch_csv(tmp_path):

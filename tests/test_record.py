@@ -69,6 +69,17 @@ def test_from_dict_names_what_is_wrong(fake_example_result):
         FitRecord.from_dict(newer)
 
 
+def test_fields_with_defaults_may_be_absent(fake_example_result):
+    """Optional fields (plain defaults and default factories alike) are not required."""
+    record = fake_example_result.record
+    data = record.to_dict()
+    for optional in ("weak_tau", "subgroups"):
+        data["model"].pop(optional)
+    back = FitRecord.from_dict(data).model
+    assert back.weak_tau == {} and back.subgroups is None
+    assert back.sites == record.model.sites
+
+
 def _saved(result, tmp_path):
     return result.save(tmp_path / "fit.nc", overwrite=True)
 

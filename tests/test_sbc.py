@@ -1,5 +1,7 @@
 """Simulation-based calibration: the rank machinery, and a reduced run that can fail."""
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -40,18 +42,30 @@ def test_uniformity_accepts_uniform_and_rejects_skewed_ranks():
     plt.close(fig)
 
 
+def _counted(run, *args, **kwargs):
+    """Run an SBC; its short fits' problems come as one warning, matching the count."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = run(*args, **kwargs)
+    assert [w.category for w in caught] == [pw.ConvergenceWarning] * (out["runs_with_problems"] > 0)
+    if caught:
+        assert str(caught[0].message).startswith(f"{out['runs_with_problems']} of ")
+    return out
+
+
 @pytest.mark.slow
 def test_reduced_sbc_passes_the_model_and_fails_a_wrong_prior():
     """30 replications of the summary model; the wrong model's fitted mu prior is 10x too
     narrow. With 5 bins, chi-square at Bonferroni 1% over the 48 parameters."""
     data = pw.examples.summary_effects()
     kw = {"n_jobs": 2, "draws": 500, "tune": 500, "chains": 2, "seed": 11}
-    right = sbc_summary(data, n=30, **kw)
+    right = _counted(sbc_summary, data, n=30, **kw)
     assert right["n_rank_draws"] == N_RANK_DRAWS
     assert right["ranks"]["mu"].shape == (30, 6) and right["ranks"]["beta"].shape == (30, 6, 6)
     tests = uniformity(right, bins=5)
     assert tests.p_value.min() > 0.01 / len(tests)
-    wrong = sbc_summary(data, n=30, fit_priors={"mu": pw.Prior("Normal", mu=0, sigma=1)}, **kw)
+    wrong_prior = {"mu": pw.Prior("Normal", mu=0, sigma=1)}
+    wrong = _counted(sbc_summary, data, n=30, fit_priors=wrong_prior, **kw)
     tests = uniformity(wrong, bins=5)
     assert tests.p_value.min() < 0.01 / len(tests)
     assert tests.set_index("parameter").p_value.filter(like="mu[").max() < 1e-3
@@ -63,7 +77,7 @@ def test_person_sbc_runs_and_refuses_rows_the_model_drops():
     with pytest.raises(pw.DataError, match="pass only those"):
         sbc_person(people, n=1)
     people = people[people["arm"] != "reference"]
-    out = sbc_person(people, n=4, n_jobs=2, draws=300, tune=300, chains=2)
+    out = _counted(sbc_person, people, n=4, n_jobs=2, draws=300, tune=300, chains=2)
     assert set(out["ranks"]) == {"alpha_mu", "alpha_sd", "mu", "tau", "beta", "gamma"}
     assert out["ranks"]["beta"].shape == (4, 6, 6)
     assert ((out["ranks"]["mu"] >= 0) & (out["ranks"]["mu"] <= N_RANK_DRAWS)).all()

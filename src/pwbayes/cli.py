@@ -105,9 +105,40 @@ def _command(args: argparse.Namespace) -> int:
     else:
         spec = load_spec(args.spec)
     if args.command == "show":
-        print(_quietly(model_from_spec, spec))
+        model = _quietly(model_from_spec, spec)
+        _check_reference(model, spec)
+        print(model)
         return 0
     return _run(spec, args)
+
+
+def _sampling(spec: dict, args: argparse.Namespace) -> dict[str, Any]:
+    """Return the spec's sampler settings with the command line's overrides, checked."""
+    from .postprocess.seeds import check_seed
+    from .sampling import check_settings
+
+    sampling = dict(spec.get("sampling", {}))
+    sampling.update(
+        {k: getattr(args, a) for a, k in OVERRIDES.items() if getattr(args, a) is not None}
+    )
+    check_settings(
+        sampling.get("draws", 1000),
+        sampling.get("tune", 1000),
+        sampling.get("chains", 4),
+        sampling.get("target_accept", 0.9),
+        None,
+    )
+    check_seed(sampling.get("random_seed"))
+    return sampling
+
+
+def _check_reference(model: Any, spec: dict) -> None:
+    """Check ``[output] subgroup_reference`` against the model's levels before sampling."""
+    from .data.subgroups import reference_levels
+
+    reference = spec.get("output", {}).get("subgroup_reference")
+    if reference is not None:
+        reference_levels(model.data.subgroups, reference)
 
 
 def _quietly(make, *args: Any) -> Any:
@@ -128,16 +159,10 @@ def _run(spec: dict, args: argparse.Namespace) -> int:
     from .spec import kind_of, model_from_spec, output_folder
 
     t0 = time.perf_counter()
+    sampling = _sampling(spec, args)
     model = _quietly(model_from_spec, spec)
+    _check_reference(model, spec)
     print(model)
-    sampling = dict(spec.get("sampling", {}))
-    sampling.update(
-        {
-            key: getattr(args, arg)
-            for arg, key in OVERRIDES.items()
-            if getattr(args, arg) is not None
-        }
-    )
     print(
         f"\ncompiling the model (on a machine's first fit about a minute, cached afterwards), "
         f"then sampling {sampling.get('chains', 4)} chains ...",

@@ -351,8 +351,8 @@ def _build(cls: type, data: Any, path: str) -> Any:
     values = {}
     for name, f in fields.items():
         if name not in data:
-            if f.default is not dataclasses.MISSING:
-                continue
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+                continue  # a field added later with a default: older records lack it
             raise RecordError(f"{path} lacks the field {name!r}; the file is damaged (truncated?).")
         values[name] = _convert(hints[name], data[name], f"{path}.{name}")
     return cls(**values)

@@ -71,7 +71,10 @@ def write_outputs(
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    out = {"effects": folder / "effects.csv", "forest": folder / "forest.png"}
+    out: dict[str, Path] = {}
+    if save_posterior:  # first: whatever fails below, the fit itself is not lost
+        out["posterior"] = result.save(folder / "result.nc", overwrite=True)
+    out.update({"effects": folder / "effects.csv", "forest": folder / "forest.png"})
     eff = result.effects()
     export_table(eff).to_csv(out["effects"], index=False)
     subgroups = isinstance(result, PersonResult) and result.record.model.subgroups is not None
@@ -80,8 +83,6 @@ def write_outputs(
         contrasts = result.subgroup_contrasts(reference=subgroup_reference)
         export_table(contrasts).to_csv(out["contrasts"], index=False)
     _figures(result, out, folder, title, subgroups)
-    if save_posterior:
-        out["posterior"] = result.save(folder / "result.nc", overwrite=True)
     lines = [f"# {title or 'pwbayes: pooled effects'}", ""]
     lines += _header(result) + _pooled(result, eff)
     if subgroups:

@@ -23,6 +23,7 @@ enter as containers).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import stats
 
+from ..errors import ConvergenceWarning
 from ..priors import Prior
 
 __all__ = ["sbc_person", "sbc_summary", "scalar_labels", "uniformity"]
@@ -67,13 +69,25 @@ def _labels(post, names) -> dict[str, list[str]]:
     return out
 
 
+def _fit(model, seed: int, fit_kw: Mapping[str, Any]):
+    """Fit one replication; its convergence problems are counted, not warned one by one.
+
+    SBC runs many short fits on purpose; :func:`_collect` says once how many had problems
+    (a warning per fit would bury the result, and in joblib workers would get lost).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(random_seed=seed, progress=False, **fit_kw)
+
+
 def _replication(fit, truth: Mapping[str, np.ndarray]) -> dict:
-    """Ranks and labels of the true values in one fit, and its divergences."""
+    """Ranks and labels of the true values in one fit, its divergences and problems."""
     post = fit.idata.posterior
     return {
         "ranks": _ranks(post, truth, N_RANK_DRAWS),
         "labels": _labels(post, truth),
         "divergences": fit.diagnostics.divergences,
+        "problems": bool(fit.diagnostics.problems),
     }
 
 
@@ -106,7 +120,7 @@ def _summary_one(data, columns, priors, fit_priors, seed, i, fit_kw) -> dict:
     sim = data.copy()
     sim[columns["estimate"]] = theta + rows["se"].to_numpy() * rng.standard_normal(len(rows))
     model = SummaryModel(sim, **columns, priors=fit_priors)
-    fit = model.fit(random_seed=int(rng.integers(2**31)), progress=False, **fit_kw)
+    fit = _fit(model, int(rng.integers(2**31)), fit_kw)
     return _replication(fit, {"mu": mu, "tau": tau, "beta": beta})
 
 
@@ -154,7 +168,9 @@ def sbc_summary(
     Returns
     -------
     dict
-        ``ranks`` (variable -> array ``(n, ...)``), ``n_rank_draws``, ``divergences``.
+        ``ranks`` (variable -> array ``(n, ...)``), ``n_rank_draws``, ``divergences``,
+        ``runs_with_problems`` (fits with any convergence problem; one
+        :class:`~pwbayes.ConvergenceWarning` says how many).
     """
     from ..priors import default_priors
 
@@ -193,7 +209,7 @@ def _person_one(data, columns, priors, fit_priors, seed, i, fit_kw) -> dict:
     sim = data.copy()
     sim[columns["outcome"]] = y
     model = PersonModel(sim, **columns, priors=fit_priors)
-    fit = model.fit(random_seed=int(rng.integers(2**31)), progress=False, **fit_kw)
+    fit = _fit(model, int(rng.integers(2**31)), fit_kw)
     truth = {"alpha_mu": alpha_mu, "alpha_sd": alpha_sd, "mu": mu, "tau": tau, "beta": beta}
     if len(d.covariates):
         truth["gamma"] = gamma
@@ -262,12 +278,23 @@ def sbc_person(
 # ---------------------------------------------------------------------------- ranks
 def _collect(runs: list[dict]) -> dict:
     names = runs[0]["ranks"]
-    return {
+    out = {
         "ranks": {k: np.stack([r["ranks"][k] for r in runs]) for k in names},
         "labels": runs[0]["labels"],
         "n_rank_draws": N_RANK_DRAWS,
         "divergences": int(sum(r["divergences"] for r in runs)),
+        "runs_with_problems": int(sum(r["problems"] for r in runs)),
     }
+    if out["runs_with_problems"]:
+        warnings.warn(
+            f"{out['runs_with_problems']} of {len(runs)} SBC fits had convergence problems "
+            f"({out['divergences']} divergent transitions in all); short fits rank their "
+            "draws less reliably, so give more draws before reading a non-uniform rank as "
+            "a wrong model.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return out
 
 
 def uniformity(result: dict, bins: int = 10) -> pd.DataFrame:

@@ -8,6 +8,7 @@ string. This module needs pandas only.
 
 from __future__ import annotations
 
+import difflib
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -20,8 +21,10 @@ from ..errors import DataError, quote_values
 __all__ = [
     "MANY_LEVELS",
     "check_column_list",
+    "check_frame",
     "check_roles",
     "covariate_types",
+    "decimal_comma",
     "numbers_as_text",
     "site_labels",
 ]
@@ -40,6 +43,39 @@ def check_column_list(name: str, value: object) -> list[str]:
     if not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
         raise DataError(f"{name}={value!r} must be a list of column names, e.g. ['age'].")
     return list(value)
+
+
+def check_frame(data: object, needed: Mapping[str, str | None], unit: str) -> None:
+    """Refuse what is not a table of rows with the needed columns, each named once.
+
+    ``needed`` maps a role (``"site"``, ``"covariate 'age'"``) to a column name; the message
+    for a missing one suggests the nearest column of the data (``"Gemeente"`` for
+    ``"gemeente"``). ``unit`` says what one row is (``"site x arm"``, ``"person"``).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
+    if data.empty:
+        raise DataError(f"data has no rows: one row per {unit} is needed.")
+    names = [str(c) for c in data.columns]
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        raise DataError(
+            f"Column name(s) {twice} appear more than once in the data; rename them so that "
+            "each column has its own name, e.g. data.columns = [...]."
+        )
+    absent = {role: col for role, col in needed.items() if col is not None and col not in data}
+    if absent:
+        detail = ", ".join(f"{role}={col!r}{_nearest(col, names)}" for role, col in absent.items())
+        raise DataError(
+            f"Column(s) not found: {detail}. The data has columns {names}. "
+            "Pass the names of your columns, e.g. site='municipality'."
+        )
+
+
+def _nearest(column: str, names: list[str]) -> str:
+    lower = {n.lower().strip(): n for n in names}
+    close = difflib.get_close_matches(column.lower().strip(), list(lower), n=1, cutoff=0.75)
+    return f" (did you mean {lower[close[0]]!r}?)" if close else ""
 
 
 def check_roles(roles: Mapping[str, str | None]) -> None:
@@ -121,6 +157,13 @@ def numbers_as_text(df: pd.DataFrame, columns: Sequence[str], role: str) -> None
         if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_datetime64_any_dtype(s):
             continue  # labelled values (SPSS, Stata) are categories on purpose; dates: later
         present = s.dropna()
+        if len(present) and decimal_comma(present):
+            raise DataError(
+                f"Column {col!r} ({role}) holds numbers written with a decimal comma "
+                f"({quote_values(pd.unique(present)[:3])}...). Read the file with "
+                "pw.read_data(path, decimal=',') (in a spec: decimal = \",\"), or convert: "
+                f"df[{col!r}] = pd.to_numeric(df[{col!r}].str.replace(',', '.'))."
+            )
         if len(present) and pd.to_numeric(present, errors="coerce").notna().all():
             raise DataError(
                 f"Column {col!r} ({role}) holds numbers stored as text "
@@ -128,6 +171,15 @@ def numbers_as_text(df: pd.DataFrame, columns: Sequence[str], role: str) -> None
                 f"a category of its own. Convert it: df[{col!r}] = pd.to_numeric(df[{col!r}]); "
                 "or, if the numbers are codes of categories, say so: .astype('category')."
             )
+
+
+def decimal_comma(values: pd.Series) -> bool:
+    """Tell whether every value is a number once a decimal comma becomes a point ("2,5")."""
+    text = values.astype(str)
+    if not text.str.contains(",", regex=False).any():
+        return False
+    points = text.str.replace(",", ".", regex=False)
+    return bool(pd.to_numeric(points, errors="coerce").notna().all())
 
 
 def covariate_types(df: pd.DataFrame, columns: Sequence[str]) -> None:

@@ -19,6 +19,7 @@ from ..arms import ArmParser, comparison_per_site, comparison_roles, is_referenc
 from ..errors import ArmError, DataError, quote_values
 from .checks import (
     check_column_list,
+    check_frame,
     check_roles,
     covariate_types,
     numbers_as_text,
@@ -138,10 +139,6 @@ def validate_person(
     -------
     PersonData
     """
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
-    if data.empty:
-        raise DataError("data has no rows: one row per person is needed.")
     if family not in FAMILIES:
         raise DataError(f"family={family!r} is not allowed; use one of {FAMILIES}.")
     if missing not in MISSING:
@@ -215,12 +212,7 @@ def _check_columns(data, site, arm, outcome, covariates, subgroups) -> None:
     needed = {"site": site, "arm": arm, "outcome": outcome}
     needed.update({f"covariate {c!r}": c for c in covariates})
     needed.update({f"subgroup {c!r}": c for c in subgroups})
-    absent = {role: col for role, col in needed.items() if col not in data}
-    if absent:
-        detail = ", ".join(f"{role}={col!r}" for role, col in absent.items())
-        raise DataError(
-            f"Column(s) not found: {detail}. The data has columns {list(map(str, data.columns))}."
-        )
+    check_frame(data, needed, "person")
     for what, cols in (("Covariate", covariates), ("Subgroup", subgroups)):
         dupes = sorted(
             {c for c in cols if cols.count(c) > 1} | {c for c in cols if c in (site, arm, outcome)}
@@ -274,8 +266,8 @@ def _outcome(y_raw: pd.Series, outcome: str, family: str) -> np.ndarray:
         if not ok.all():
             raise DataError(
                 f"Column {outcome!r} (outcome) must be 0/1 or True/False for "
-                f"family='bernoulli'; found {quote_values(pd.unique(y_raw[~ok]))}. Use "
-                "family='normal' for a score."
+                f"family='bernoulli'; found {quote_values(pd.unique(y_raw[~ok]))}. "
+                + _outcome_hint(y_raw[~ok], outcome)
             )
         return y_raw.astype(float).to_numpy()
     y = pd.to_numeric(y_raw, errors="coerce").to_numpy(float)
@@ -286,6 +278,20 @@ def _outcome(y_raw: pd.Series, outcome: str, family: str) -> np.ndarray:
             f"{quote_values(pd.unique(y_raw[bad]))}."
         )
     return y
+
+
+def _outcome_hint(bad: pd.Series, outcome: str) -> str:
+    """Suggest the fix for a yes/no outcome that is not 0/1 (text numbers, words, a score)."""
+    text = bad.dropna().astype(str).str.strip()
+    if len(text) and pd.to_numeric(text, errors="coerce").isin([0, 1]).all():
+        return (
+            f"They are 0/1 stored as text; convert: df[{outcome!r}] = "
+            f"pd.to_numeric(df[{outcome!r}])."
+        )
+    words = {"ja": 1, "nee": 0, "yes": 1, "no": 0, "j": 1, "n": 0}
+    if len(text) and text.str.lower().isin(list(words)).all():
+        return f"Code them as 0/1: df[{outcome!r}] = df[{outcome!r}].map({{'ja': 1, 'nee': 0}})."
+    return "Use family='normal' for a score."
 
 
 def _check_arms(site_str, arm_names) -> None:

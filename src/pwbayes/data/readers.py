@@ -75,6 +75,8 @@ def read_data(
             f"{str(path)!r}: cannot read files of type {path.suffix or '(no extension)'!r}; "
             f"pwbayes reads {', '.join(sorted(READERS))}. Export the data to one of these."
         )
+    if path.is_dir():
+        raise DataError(f"{str(path)!r} is a folder; give the data file inside it.")
     if not path.is_file():
         raise DataError(f"Data file {str(path)!r} not found.")
     if decimal not in (".", ","):
@@ -100,7 +102,7 @@ def _read(path: Path, kind: str, separator, decimal: str, encoding: str) -> pd.D
             path,
             sep=sep,
             decimal=decimal,
-            encoding=encoding,
+            encoding=_without_bom(encoding),
             engine="python" if sep is None else "c",  # the python engine detects separators
         )
     if kind == "Parquet":
@@ -111,10 +113,15 @@ def _read(path: Path, kind: str, separator, decimal: str, encoding: str) -> pd.D
         import pyreadstat
     except ImportError:  # pragma: no cover - a dependency
         raise DataError("Reading SPSS files needs pyreadstat: pip install pyreadstat.") from None
-    df, _ = pyreadstat.read_sav(
+    df, _ = pyreadstat.read_sav(  # pyreadstat reads the file's own encoding by default
         str(path),
         apply_value_formats=True,
         formats_as_category=True,
         encoding=None if encoding == "utf-8" else encoding,
     )
     return df
+
+
+def _without_bom(encoding: str) -> str:
+    """Read UTF-8 as ``utf-8-sig``: a byte-order mark (Excel writes one) is not a column name."""
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding

@@ -19,12 +19,52 @@ import pandas as pd
 from ..errors import DataError, quote_values
 from .covariates import bin_covariates, level_order
 
-__all__ = ["MAX_LEVELS", "SubgroupLayout", "bin_subgroups", "level_order", "ordered_levels"]
+__all__ = [
+    "MAX_LEVELS",
+    "SubgroupLayout",
+    "bin_subgroups",
+    "level_order",
+    "ordered_levels",
+    "reference_levels",
+]
 
 #: A numeric subgroup variable with more distinct values than this is cut into quartiles.
 MAX_LEVELS = 6
 #: Quantile bins of the default cut.
 DEFAULT_BINS = 4
+
+
+def reference_levels(
+    levels: Mapping[str, Sequence[str]], reference: str | Mapping[str, str] | None
+) -> dict[str, str]:
+    """Return the reference level of every subgroup variable (default: its first level).
+
+    ``reference`` is one level for every variable, or a mapping of variable to level.
+    Checked before sampling as well as after, so that a wrong level does not cost a fit.
+    """
+    if not levels:
+        raise DataError("A subgroup reference needs subgroups; the model has none.")
+    refs = {v: str(lev[0]) for v, lev in levels.items()}
+    if isinstance(reference, str):
+        refs = dict.fromkeys(levels, reference)
+    elif isinstance(reference, Mapping):
+        unknown = sorted(set(map(str, reference)) - set(levels))
+        if unknown:
+            raise DataError(
+                f"reference names unknown subgroup(s) {unknown}; subgroups: {list(levels)}."
+            )
+        refs.update({str(k): str(v) for k, v in reference.items()})
+    elif reference is not None:
+        raise DataError(
+            f"reference={reference!r} must be a level or a mapping of subgroup to level, e.g. "
+            f"{{{next(iter(levels))!r}: {str(levels[next(iter(levels))][0])!r}}}."
+        )
+    for var, ref in refs.items():
+        if ref not in [str(x) for x in levels[var]]:
+            raise DataError(
+                f"reference={ref!r} is not a level of {var!r}; levels: {list(levels[var])}."
+            )
+    return refs
 
 
 def bin_subgroups(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..arms import ArmParser
 from ..errors import ArmError, DataError, quote_values
-from .checks import check_roles, site_labels
+from .checks import check_frame, check_roles, decimal_comma, site_labels
 from .dtypes import numpy_dtypes
 
 __all__ = ["SummaryData", "validate_summary", "SINGLE_COMPONENT"]
@@ -75,16 +75,6 @@ class SummaryData:
         return [f"{s}: {a}" for s, a in zip(self.rows["site"], self.rows["arm"], strict=True)]
 
 
-def _require_columns(data: pd.DataFrame, columns: dict[str, str | None]) -> None:
-    missing = {role: col for role, col in columns.items() if col is not None and col not in data}
-    if missing:
-        detail = ", ".join(f"{role}={col!r}" for role, col in missing.items())
-        raise DataError(
-            f"Column(s) not found: {detail}. The data has columns {list(map(str, data.columns))}. "
-            "Pass the names of your columns, e.g. site='municipality', estimate='estimate'."
-        )
-
-
 def _numeric(data: pd.DataFrame, col: str, labels: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(data[col]):
         raise DataError(
@@ -97,9 +87,15 @@ def _numeric(data: pd.DataFrame, col: str, labels: pd.Series) -> pd.Series:
         shown = quote_values(
             f"{lab} = {raw!r}" for lab, raw in zip(labels[bad], data[col][bad], strict=True)
         )
+        hint = (
+            " They are written with a decimal comma: read the file with "
+            "pw.read_data(path, decimal=',')."
+            if decimal_comma(data[col][bad].dropna())
+            else " Fix or drop those rows (missing estimates cannot be pooled)."
+        )
         raise DataError(
-            f"Column {col!r} must hold finite numbers; {int(bad.sum())} row(s) do not: {shown}. "
-            "Fix or drop those rows (missing estimates cannot be pooled)."
+            f"Column {col!r} must hold finite numbers; {int(bad.sum())} row(s) do not: {shown}."
+            + hint
         )
     return values
 
@@ -142,11 +138,9 @@ def validate_summary(
     DataError
         With the column, the bad values and what is allowed.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
     columns = {"site": site, "arm": arm, "estimate": estimate, "se": se}
     check_roles(columns)
-    _require_columns(data, columns)
+    check_frame(data, columns, "site x arm")
     if suspect_action not in SUSPECT_ACTIONS:
         raise DataError(
             f"suspect_action={suspect_action!r} is not allowed; use one of {SUSPECT_ACTIONS}."

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pymc as pm
 
+from .._text import plural
 from ..arms import ArmParser
 from ..errors import DataError
 from ..priors import Prior, ResolvedPriors
@@ -110,7 +111,7 @@ def weak_tau(sites_with: dict[str, int], noun: str) -> dict[str, str]:
             out[comp] = f"seen in one {noun} only: its between-{noun} SD is its prior's"
         elif n <= 3:
             out[comp] = (
-                f"seen in {n} {noun}s only: its between-{noun} SD rests largely on its prior"
+                f"seen in {n} {plural(noun)} only: its between-{noun} SD rests largely on its prior"
             )
     return out
 
@@ -120,7 +121,8 @@ def check_sites(n_sites: int, pooled: bool, user_priors: object, noun: str) -> N
     given = isinstance(user_priors, Mapping) and any(str(k).startswith("tau") for k in user_priors)
     if n_sites < 2 and pooled and not given:
         raise DataError(
-            f"The data hold one {noun}: how much {noun}s differ (tau) cannot be learned from one. "
+            f"The data hold one {noun}: how much {plural(noun)} differ (tau) cannot be learned "
+            "from one. "
             "Use pooling='none' (summary model), or give a prior for tau that says how much "
             "they differ, e.g. priors={'tau': pw.Prior('HalfNormal', sigma=2)}."
         )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..data.subgroups import reference_levels
 from ..intervals import HDI_PROB, hdi
 from .base import ResultBase
 
@@ -104,21 +104,7 @@ class PersonResult(ResultBase):
     def _references(self, reference) -> dict[str, str]:
         """Return the reference level of every subgroup variable, checked."""
         assert self.record.model.subgroups is not None
-        levels = self.record.model.subgroups.levels
-        refs = {v: lev[0] for v, lev in levels.items()}
-        if isinstance(reference, str):
-            refs = dict.fromkeys(levels, reference)
-        elif reference is not None:
-            unknown = sorted(set(reference) - set(levels))
-            if unknown:
-                raise DataError(f"reference names unknown subgroup(s) {unknown}; {list(levels)}.")
-            refs.update({k: str(v) for k, v in reference.items()})
-        for var, ref in refs.items():
-            if ref not in levels[var]:
-                raise DataError(
-                    f"reference={ref!r} is not a level of {var!r}; levels: {list(levels[var])}."
-                )
-        return refs
+        return reference_levels(self.record.model.subgroups.levels, reference)
 
     def covariate_effects(self, hdi_prob: float = HDI_PROB) -> pd.DataFrame:
         """Covariate coefficients on the original scale of each covariate.

@@ -182,7 +182,7 @@ class PersonModel(ModelBase):
         self.family = family
         self.min_cell = check_min_cell(min_cell)
         self.subgroups_by_site = subgroups_by_site
-        self.subgroup_bins = options.subgroup_bins(subgroup_bins)
+        self.subgroup_bins = options.subgroup_bins(subgroup_bins, subgroups)
         self.data: PersonData = validate_person(
             bin_subgroups(data, subgroups, subgroup_bins) if subgroups else data,
             site=site,

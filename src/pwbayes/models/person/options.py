@@ -150,8 +150,17 @@ def units(family: str, unit, site_noun, attrs: Mapping) -> tuple[str, str]:
     return unit.strip(), noun.strip()
 
 
-def subgroup_bins(bins: Mapping[str, int | Sequence[float]] | None):
-    """Split ``subgroup_bins`` into edges and quantile counts, as the record keeps them."""
+def subgroup_bins(bins: Mapping[str, int | Sequence[float]] | None, subgroups: Sequence[str]):
+    """Split ``subgroup_bins`` into edges and quantile counts, as the record keeps them.
+
+    Bins of a column that is not a subgroup are refused rather than ignored.
+    """
+    unused = sorted(set(bins or {}) - set(subgroups))
+    if unused:
+        raise DataError(
+            f"subgroup_bins names column(s) {unused} that are not subgroups "
+            f"(subgroups={list(subgroups)}); add them to subgroups or drop their bins."
+        )
     edges = {
         k: tuple(float(e) for e in v) for k, v in (bins or {}).items() if not isinstance(v, int)
     }
