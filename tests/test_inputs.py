@@ -12,6 +12,7 @@ import pytest
 from helpers import COLUMNS, fake_result
 
 import pwbayes as pw
+from pwbayes.errors import quote_values
 
 PERSON = {"site": "municipality", "arm": "arm", "outcome": "work_gt_8h"}
 GRONINGEN_REF = {"Groningen": "reference"}
@@ -152,12 +153,49 @@ def test_a_near_miss_column_name_is_suggested(example_data, people):
 
 @pytest.mark.parametrize(
     ("values", "hint"),
-    [({0: "0", 1: "1"}, "0/1 stored as text"), ({0: "nee", 1: "ja"}, "map\\(\\{'ja': 1")],
+    [
+        ({0: "0", 1: "1"}, "0/1 stored as text"),
+        ({0: "nee", 1: "ja"}, r"str\.lower\(\)\.map\(\{'ja': 1, 'nee': 0\}\)"),
+        ({0: "No ", 1: "Yes"}, r"str\.strip\(\)\.str\.lower\(\)\.map\(\{'no': 0, 'yes': 1\}\)"),
+        ({0: "False", 1: "True"}, r"map\(\{'false': 0, 'true': 1\}\)"),
+        ({0: "low", 1: "high"}, "family='normal' for a score"),
+    ],
+    ids=["text-0-1", "ja-nee", "yes-no-spaces", "true-false-text", "other-words"],
 )
 def test_a_yes_no_outcome_that_is_not_0_1(people, values, hint):
     df = people.assign(work_gt_8h=people.work_gt_8h.astype(int).map(values))
     with pytest.raises(pw.DataError, match=f"'work_gt_8h' \\(outcome\\) must be 0/1.*{hint}"):
         _unchanged(_person, df)
+
+
+def test_the_suggested_yes_no_mapping_works(people):
+    """The code in the hint, run as given, gives the 0/1 outcome back."""
+    df = people.assign(work_gt_8h=people.work_gt_8h.astype(int).map({0: " Nee", 1: "JA "}))
+    with pytest.raises(pw.DataError) as caught:
+        _person(df)
+    code = str(caught.value).split("Code them as 0/1: ")[1].rstrip(".")
+    exec(code, {"df": df, "pd": pd})  # noqa: S102 - the message's own advice
+    np.testing.assert_array_equal(df.work_gt_8h, people.work_gt_8h.astype(int))
+
+
+def test_a_score_written_with_a_decimal_comma(people):
+    scored = people.dropna(subset=["wellbeing_0_10"])  # measured in a subsample
+    comma = scored.wellbeing_0_10.map(lambda v: f"{v:.1f}".replace(".", ","))
+    df = scored.assign(wellbeing_0_10=comma)
+    message = r"'wellbeing_0_10' \(outcome\).*decimal comma.*decimal=','"
+    with pytest.raises(pw.DataError, match=message):
+        _unchanged(pw.PersonModel, df, **{**PERSON, "outcome": "wellbeing_0_10"}, family="normal")
+
+
+def test_columns_named_by_numbers(people):
+    """A file read without a header has columns 0, 1, ...: the message says how to name them."""
+    message = r"must be a list of column names \(text\).*astype\(str\)"
+    with pytest.raises(pw.DataError, match=message):
+        _unchanged(_person, people, covariates=[3])
+
+
+def test_numpy_values_in_messages_read_as_plain_values():
+    assert quote_values([np.int64(7), np.float64(2.5), "a"]) == "7, 2.5, 'a'"
 
 
 def test_subgroup_bins_without_the_subgroup(people):

@@ -294,6 +294,13 @@ def test_bin_covariates(people):
         pw.bin_covariates(people, ["household_type"])
     with pytest.raises(pw.DataError, match="'income' not found"):
         pw.bin_covariates(people, ["income"])
+    top = pd.DataFrame({"age": [18, 40, 50, 67]})
+    assert list(pw.bin_covariates(top, {"age": [18, 45, 67]}).age) == [
+        "[18, 45)",
+        "[18, 45)",
+        "[45, 67]",  # 67 is the top edge: the last bin says it holds it
+        "[45, 67]",
+    ]
 
 
 def test_parameterisation_choice(people):

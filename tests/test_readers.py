@@ -89,6 +89,9 @@ def test_read_data_refuses_with_the_reason(tmp_path):
     (tmp_path / "folder.csv").mkdir()
     with pytest.raises(pw.DataError, match="'.*folder.csv' is a folder"):
         pw.read_data(tmp_path / "folder.csv")
+    (tmp_path / "export").mkdir()
+    with pytest.raises(pw.DataError, match="'.*export' is a folder; give the data file inside"):
+        pw.read_data(tmp_path / "export")
     broken = tmp_path / "broken.parquet"
     broken.write_text("not parquet")
     with pytest.raises(pw.DataError, match="could not be read as a Parquet file"):

@@ -89,8 +89,10 @@ def test_small_cells_are_suppressed_and_listed():
 
 
 def test_bad_subgroup_arguments(strong):
-    with pytest.raises(pw.DataError, match="'education' not found"):
+    with pytest.raises(pw.DataError, match="not found: subgroup='education'"):
         pw.subgroup_estimates(strong, outcome="work_gt_8h", subgroup="education", **COMMON)
+    with pytest.raises(pw.DataError, match="did you mean 'basic_qualification'"):
+        pw.subgroup_estimates(strong, outcome="work_gt_8h", subgroup="Basic_qualificaton", **COMMON)
     with pytest.raises(pw.DataError, match="both the subgroup and a covariate"):
         pw.subgroup_estimates(
             strong,

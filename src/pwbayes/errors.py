@@ -61,7 +61,7 @@ def quote_values(values, limit: int = 8) -> str:
     str
         ``'a', 'b' and 3 more``.
     """
-    values = list(values)
+    values = [v.item() if hasattr(v, "item") and getattr(v, "ndim", 1) == 0 else v for v in values]
     shown = ", ".join(repr(v) for v in values[:limit])
     if len(values) > limit:
         shown += f" and {len(values) - limit} more"

@@ -25,6 +25,7 @@ __all__ = [
     "check_roles",
     "covariate_types",
     "decimal_comma",
+    "did_you_mean",
     "numbers_as_text",
     "site_labels",
 ]
@@ -41,7 +42,11 @@ def check_column_list(name: str, value: object) -> list[str]:
             f"{name}=[{value!r}] (a string would be read letter by letter)."
         )
     if not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
-        raise DataError(f"{name}={value!r} must be a list of column names, e.g. ['age'].")
+        raise DataError(
+            f"{name}={value!r} must be a list of column names (text), e.g. ['age']; columns "
+            "named by numbers (a file read without a header) need names first, e.g. "
+            "df.columns = df.columns.astype(str)."
+        )
     return list(value)
 
 
@@ -65,14 +70,15 @@ def check_frame(data: object, needed: Mapping[str, str | None], unit: str) -> No
         )
     absent = {role: col for role, col in needed.items() if col is not None and col not in data}
     if absent:
-        detail = ", ".join(f"{role}={col!r}{_nearest(col, names)}" for role, col in absent.items())
+        detail = ", ".join(f"{r}={c!r}{did_you_mean(c, names)}" for r, c in absent.items())
         raise DataError(
             f"Column(s) not found: {detail}. The data has columns {names}. "
             "Pass the names of your columns, e.g. site='municipality'."
         )
 
 
-def _nearest(column: str, names: list[str]) -> str:
+def did_you_mean(column: str, names: Sequence[str]) -> str:
+    """Return `` (did you mean 'Name'?)`` for the nearest of ``names``, or ``""``."""
     lower = {n.lower().strip(): n for n in names}
     close = difflib.get_close_matches(column.lower().strip(), list(lower), n=1, cutoff=0.75)
     return f" (did you mean {lower[close[0]]!r}?)" if close else ""

@@ -37,7 +37,8 @@ def bin_covariates(
     Returns
     -------
     pandas.DataFrame
-        Binned columns hold labels such as ``"[18, 30)"``.
+        Binned columns hold labels such as ``"[18, 30)"``; the last bin is closed
+        (``"[45, 67]"``) when it holds its upper edge.
     """
     spec = dict(columns) if isinstance(columns, Mapping) else dict.fromkeys(columns, bins)
     out = data.copy()
@@ -52,9 +53,12 @@ def bin_covariates(
             raise DataError(f"bin_covariates: column {col!r} is not numeric.")
         edges = _edges(col, how, values)
         cut = pd.cut(values, edges, right=False, include_lowest=True)
-        cut = cut.cat.rename_categories([f"[{i.left:g}, {i.right:g})" for i in cut.cat.categories])
-        last = values == edges[-1]
-        out[col] = cut.astype(object).where(~last, cut.cat.categories[-1])
+        last = values == edges[-1]  # the top edge belongs to the last bin: "[45, 67]"
+        labels = [f"[{i.left:g}, {i.right:g})" for i in cut.cat.categories]
+        if last.any():
+            labels[-1] = labels[-1][:-1] + "]"
+        cut = cut.cat.rename_categories(labels)
+        out[col] = cut.astype(object).where(~last, labels[-1])
     return out
 
 

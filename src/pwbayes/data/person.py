@@ -22,6 +22,7 @@ from .checks import (
     check_frame,
     check_roles,
     covariate_types,
+    decimal_comma,
     numbers_as_text,
     site_labels,
 )
@@ -273,11 +274,22 @@ def _outcome(y_raw: pd.Series, outcome: str, family: str) -> np.ndarray:
     y = pd.to_numeric(y_raw, errors="coerce").to_numpy(float)
     bad = ~np.isfinite(y)
     if bad.any():
+        comma = decimal_comma(y_raw[bad].dropna())  # missing values are dealt with later
         raise DataError(
             f"Column {outcome!r} (outcome) must hold finite numbers; found "
             f"{quote_values(pd.unique(y_raw[bad]))}."
+            + (
+                " They are written with a decimal comma: read the file with "
+                "pw.read_data(path, decimal=',')."
+                if comma
+                else ""
+            )
         )
     return y
+
+
+#: Words for yes and no that a 0/1 outcome is sometimes written as (compared in lower case).
+YES_NO = {"ja": 1, "nee": 0, "j": 1, "n": 0, "yes": 1, "no": 0, "y": 1, "true": 1, "false": 0}
 
 
 def _outcome_hint(bad: pd.Series, outcome: str) -> str:
@@ -288,9 +300,13 @@ def _outcome_hint(bad: pd.Series, outcome: str) -> str:
             f"They are 0/1 stored as text; convert: df[{outcome!r}] = "
             f"pd.to_numeric(df[{outcome!r}])."
         )
-    words = {"ja": 1, "nee": 0, "yes": 1, "no": 0, "j": 1, "n": 0}
-    if len(text) and text.str.lower().isin(list(words)).all():
-        return f"Code them as 0/1: df[{outcome!r}] = df[{outcome!r}].map({{'ja': 1, 'nee': 0}})."
+    words = sorted(set(text.str.lower()))
+    if len(text) and all(w in YES_NO for w in words):
+        mapping = ", ".join(f"{w!r}: {YES_NO[w]}" for w in words)
+        return (
+            f"Code them as 0/1: df[{outcome!r}] = "
+            f"df[{outcome!r}].str.strip().str.lower().map({{{mapping}}})."
+        )
     return "Use family='normal' for a score."
 
 

@@ -69,14 +69,14 @@ def read_data(
         message names the file and what was wrong.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{str(path)!r} is a folder; give the data file inside it.")
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise DataError(
             f"{str(path)!r}: cannot read files of type {path.suffix or '(no extension)'!r}; "
             f"pwbayes reads {', '.join(sorted(READERS))}. Export the data to one of these."
         )
-    if path.is_dir():
-        raise DataError(f"{str(path)!r} is a folder; give the data file inside it.")
     if not path.is_file():
         raise DataError(f"Data file {str(path)!r} not found.")
     if decimal not in (".", ","):

@@ -21,7 +21,8 @@ import pandas as pd
 from scipy import stats
 
 from ..arms import ArmParser, comparison_per_site, comparison_role, default_parser
-from ..errors import DataError, quote_values
+from ..errors import DataError
+from .checks import check_column_list, check_frame
 from .disclosure import (
     MIN_CELL,
     cell_counts,
@@ -137,6 +138,7 @@ def subgroup_estimates(
 def _check_arguments(data: pd.DataFrame, subgroup, roles, covariates, bins) -> None:
     """Refuse a subgroup that is not one column of person characteristics."""
     site, arm, outcome = roles
+    covariates = check_column_list("covariates", covariates)
     if not isinstance(subgroup, str):
         raise DataError(
             f"subgroup={subgroup!r}: give one column name; for several subgroup variables call "
@@ -147,11 +149,9 @@ def _check_arguments(data: pd.DataFrame, subgroup, roles, covariates, bins) -> N
             f"subgroup={subgroup!r} is the site, arm or outcome column; a subgroup is a "
             "characteristic of the persons, e.g. 'basic_qualification'."
         )
-    if subgroup not in data.columns:
-        raise DataError(
-            f"subgroup column {subgroup!r} not found; available: "
-            f"{quote_values(list(data.columns), limit=20)}."
-        )
+    needed = {"site": site, "arm": arm, "outcome": outcome, "subgroup": subgroup}
+    needed.update({f"covariate {c!r}": c for c in covariates})
+    check_frame(data, needed, "person")  # before the levels, so no "within ..." in front
     if subgroup in covariates:
         raise DataError(
             f"{subgroup!r} is both the subgroup and a covariate; within a level it is "

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, quote_values
+from .checks import did_you_mean
 from .covariates import bin_covariates, level_order
 
 __all__ = [
@@ -92,9 +93,11 @@ def bin_subgroups(
     bins = dict(bins or {})
     missing = [c for c in [*subgroups, *bins] if c not in data.columns]
     if missing:
+        names = list(map(str, data.columns))
+        hints = "".join(did_you_mean(c, names) for c in missing[:1])
         raise DataError(
-            f"subgroup column(s) {quote_values(missing)} not found; available: "
-            f"{quote_values(list(map(str, data.columns)), limit=20)}."
+            f"subgroup column(s) {quote_values(missing)} not found{hints}; available: "
+            f"{quote_values(names, limit=20)}."
         )
     unused = sorted(set(bins) - set(subgroups))
     if unused:

@@ -83,21 +83,24 @@ def _numeric(data: pd.DataFrame, col: str, labels: pd.Series) -> pd.Series:
         )
     values = pd.to_numeric(data[col], errors="coerce").astype(float)
     bad = ~np.isfinite(values.to_numpy())
-    if bad.any():
-        shown = quote_values(
-            f"{lab} = {raw!r}" for lab, raw in zip(labels[bad], data[col][bad], strict=True)
-        )
-        hint = (
-            " They are written with a decimal comma: read the file with "
-            "pw.read_data(path, decimal=',')."
-            if decimal_comma(data[col][bad].dropna())
-            else " Fix or drop those rows (missing estimates cannot be pooled)."
-        )
+    if not bad.any():
+        return values
+    raw = data[col][bad]
+    if decimal_comma(raw.dropna()):  # missing values are named once the numbers are read
         raise DataError(
-            f"Column {col!r} must hold finite numbers; {int(bad.sum())} row(s) do not: {shown}."
-            + hint
+            f"Column {col!r} holds numbers written with a decimal comma "
+            f"({quote_values(raw.dropna().head(3))}...); read the file with "
+            "pw.read_data(path, decimal=',') (in a spec: decimal = \",\")."
         )
-    return values
+    shown = quote_values(f"{lab} = {v!r}" for lab, v in zip(labels[bad], raw, strict=True))
+    fix = (
+        "Fix or drop those rows (missing estimates cannot be pooled)."
+        if raw.isna().all()
+        else "Text must become numbers first (pd.to_numeric); fix or drop the other rows."
+    )
+    raise DataError(
+        f"Column {col!r} must hold finite numbers; {int(bad.sum())} row(s) do not: {shown}. {fix}"
+    )
 
 
 def validate_summary(
