@@ -26,8 +26,10 @@ LAYERS = (
     ("postprocess", ("pwbayes.postprocess",)),
     ("results", ("pwbayes.results",)),
     ("fitting", ("pwbayes.fitting",)),
+    ("design", ("pwbayes.design",)),
     ("plots", ("pwbayes.plots",)),
-    ("top", ("pwbayes.report", "pwbayes.spec", "pwbayes.cli", "pwbayes.checks", "pwbayes")),
+    ("top", ("pwbayes.report", "pwbayes.spec", "pwbayes.cli", "pwbayes.checks",
+             "pwbayes.design_spec", "pwbayes.design_report", "pwbayes.design_run", "pwbayes")),
 )  # fmt: skip
 #: Imports of a later layer, made inside a function: the only ones allowed.
 DOORS = {

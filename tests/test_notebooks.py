@@ -34,10 +34,11 @@ def test_notebook_runs(path, monkeypatch):
 
 
 def test_notebooks_exist():
-    assert [p.name for p in NOTEBOOKS][:3] == [
+    assert [p.name for p in NOTEBOOKS][:4] == [
         "01_pooling_six_municipalities.ipynb",
         "02_person_level.ipynb",
         "03_wat_werkt_voor_wie.ipynb",
+        "04_next_experiment.ipynb",
     ]
     assert os.path.getsize(NOTEBOOKS[0]) > 1000
 

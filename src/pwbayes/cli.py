@@ -1,4 +1,4 @@
-"""Command line: ``pwbayes example``, ``pwbayes fit SPEC.toml``, ``pwbayes show SPEC.toml``.
+"""Command line: ``pwbayes example``, ``fit SPEC.toml``, ``show SPEC.toml``, ``design SPEC.toml``.
 
 Every error is one line, ``pwbayes: error: ...``, with a non-zero exit status: never a
 traceback (set ``PWBAYES_DEBUG=1`` to see one). Warnings are one line each,
@@ -66,6 +66,15 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, help="random seed ([sampling] random_seed)")
     show = sub.add_parser("show", help="build the model of a spec and print it (no sampling)")
     show.add_argument("spec")
+    design = sub.add_parser(
+        "design",
+        help="evaluate designs of the next experiment (a design spec, TOML)",
+        epilog=f"The design spec format is documented in {SPEC_DOCS}. Worked specs: "
+        "models/design_*.toml.",
+    )
+    design.add_argument("spec", help="path to a design spec, e.g. models/design_one_or_three.toml")
+    design.add_argument("--out", help="output folder (overrides [output] folder)")
+    design.add_argument("--seed", type=int, help="random seed ([evaluate] random_seed)")
     return parser
 
 
@@ -102,6 +111,10 @@ def _command(args: argparse.Namespace) -> int:
         }
         if args.outcome != "work_gt_8h":
             spec["title"] = f"{args.outcome}: pooled effects (SYNTHETIC example data)"
+    elif args.command == "design":
+        from .design_run import run_design
+
+        return run_design(args)
     else:
         spec = load_spec(args.spec)
     if args.command == "show":

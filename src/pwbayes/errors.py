@@ -30,6 +30,10 @@ class SpecError(PwbayesError, ValueError):
     """A declarative analysis spec (TOML) is invalid."""
 
 
+class DesignError(PwbayesError, ValueError):
+    """A design of a next experiment, or the prior it is evaluated under, cannot be used."""
+
+
 class RecordError(PwbayesError, ValueError):
     """A saved result or its record cannot be read: foreign, damaged or of another format."""
 
