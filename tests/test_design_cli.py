@@ -127,3 +127,20 @@ def test_type_m_plot_shows_exaggeration_falling_with_persons(grid_table):
     assert list(line.get_ydata()) == sorted(line.get_ydata(), reverse=True)
     with pytest.raises(pw.DesignError, match="no rows with a type M"):
         plot_type_m(grid_table, level="pooled")
+
+
+@pytest.mark.slow
+def test_a_shipped_design_spec_runs_end_to_end(tmp_path, capsys):
+    """The prior is fitted from the analysis spec it names; the report answers the question."""
+    from pathlib import Path
+
+    spec = Path(__file__).parents[1] / "models" / "design_new_municipality.toml"
+    assert main(["design", str(spec), "--out", str(tmp_path), "--seed", "2"]) == 0
+    table = pd.read_csv(tmp_path / "design.csv")
+    site = table[(table.level == "site") & (table["name"] == "Extra Hulp")]
+    assert site.sort_values("persons").half_width_90.is_monotonic_decreasing
+    report = (tmp_path / "report.md").read_text()
+    assert "## Smallest designs with half_width_90 <= 3" in report
+    smallest = site[site.half_width_90 <= 3].persons.min()
+    assert f": {smallest} persons" in report
+    assert "fitting the prior" in capsys.readouterr().out

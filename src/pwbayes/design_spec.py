@@ -134,10 +134,17 @@ def grid_options(spec: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _common(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the ``[contrast]`` and ``[subgroup]`` that apply to every design."""
+    """Return what applies to every design: the outcome, ``[contrast]`` and ``[subgroup]``.
+
+    The outcome (whose published comparison levels are the base rates) is ``[prior]
+    outcome``, or the ``[data] filter`` outcome of the analysis spec the prior is fitted from.
+    """
     from .design import Contrast
 
     out: dict[str, Any] = {}
+    outcome = _prior_outcome(spec)
+    if outcome is not None:
+        out["outcome"] = outcome
     if "contrast" in spec:
         c = dict(spec["contrast"])
         if "levels" in c:
@@ -151,6 +158,17 @@ def _common(spec: Mapping[str, Any]) -> dict[str, Any]:
             )
         out["subgroup"] = dict(spec["subgroup"])
     return out
+
+
+def _prior_outcome(spec: Mapping[str, Any]) -> str | None:
+    prior = spec.get("prior", {})
+    if "outcome" in prior or "spec" not in prior:
+        return prior.get("outcome")
+    from .spec import load_spec
+
+    analysis = load_spec(Path(spec.get("_base", ".")) / prior["spec"])
+    outcome = analysis.get("data", {}).get("filter", {}).get("outcome")
+    return outcome if isinstance(outcome, str) else None
 
 
 def _built(make, where: str):

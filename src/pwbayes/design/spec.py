@@ -169,11 +169,17 @@ class Design:
             raise DesignError(
                 f"contrast={self.contrast!r}: give pw.design.Contrast(variable=..., ...)."
             )
-        if not isinstance(self.level, float) or not 0.5 <= self.level < 1:
+        level = self.level
+        if (
+            not isinstance(level, numbers.Real)
+            or isinstance(level, bool | numbers.Integral)
+            or (not 0.5 <= float(level) < 1)
+        ):
             raise DesignError(
-                f"level={self.level!r}: give the two-sided level of the test as a fraction, "
+                f"level={level!r}: give the two-sided level of the test as a fraction, "
                 "e.g. 0.90 (not 90)."
             )
+        object.__setattr__(self, "level", float(level))
         if self.outcome_sd is not None and not _real("outcome_sd", self.outcome_sd) > 0:
             raise DesignError(f"outcome_sd={self.outcome_sd!r} must be a positive number.")
         if isinstance(self.base_rate, Mapping):
