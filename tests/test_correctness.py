@@ -23,13 +23,17 @@ MU_SD = 20.0
 TAU_SD = 10.0
 
 
-def exact_eight_schools():
-    """Posterior moments of mu and tau: mu integrated analytically, tau on a grid."""
+def exact_eight_schools(keep=None):
+    """Posterior moments of mu and tau: mu integrated analytically, tau on a grid.
+
+    ``keep``: a boolean mask of the schools whose estimates enter (default all).
+    """
+    y, s = (Y, S) if keep is None else (Y[keep], S[keep])
     tau = np.linspace(0.0, 80.0, 40001)
-    v = S[None, :] ** 2 + tau[:, None] ** 2
+    v = s[None, :] ** 2 + tau[:, None] ** 2
     a = 1 / MU_SD**2 + (1 / v).sum(1)
-    b = (Y / v).sum(1)
-    log_lik = -0.5 * np.log(v).sum(1) - 0.5 * (Y**2 / v).sum(1) + b**2 / (2 * a) - 0.5 * np.log(a)
+    b = (y / v).sum(1)
+    log_lik = -0.5 * np.log(v).sum(1) - 0.5 * (y**2 / v).sum(1) + b**2 / (2 * a) - 0.5 * np.log(a)
     log_post = log_lik + stats.halfnorm.logpdf(tau, scale=TAU_SD)
     w = np.exp(log_post - log_post.max())
     w /= integrate.trapezoid(w, tau)
@@ -181,3 +185,51 @@ def test_compiled_model_reused_with_new_data():
     assert len(sampling._COMPILED) == n_cached  # nothing compiled again
     w = 1 / S**2
     _agree(fit.idata, "mu", (w * (Y + 10)).sum() / (w.sum() + sd0**-2), (w.sum() + sd0**-2) ** -0.5)
+
+
+def test_compiled_model_reused_with_new_prior_values():
+    """Prior parameters are data: new values reuse the compiled sampler, and count.
+
+    Full pooling with a normal prior on ``mu`` is conjugate, so the refit's posterior is
+    known exactly: ``mu ~ Normal(5, 2)`` pulls it towards 5.
+    """
+    from pwbayes import sampling
+
+    kw = {**SCHOOL_COLUMNS, "pooling": "full"}
+    first = pw.SummaryModel(SCHOOLS, **kw, priors={"mu": pw.Prior("Normal", mu=0, sigma=1000)})
+    fit_within(first, draws=500, chains=2, random_seed=1)
+    n_cached = len(sampling._COMPILED)
+    second = pw.SummaryModel(SCHOOLS, **kw, priors={"mu": pw.Prior("Normal", mu=5, sigma=2)})
+    assert second.structure_key() == first.structure_key()
+    fit = fit_within(second, draws=2000, chains=4, random_seed=2)
+    assert len(sampling._COMPILED) == n_cached  # nothing compiled again
+    assert fit.record.model.priors["mu"] == {"dist": "Normal", "mu": 5.0, "sigma": 2.0}
+    w, w0 = 1 / S**2, 1 / 2.0**2
+    _agree(fit.idata, "mu", ((w * Y).sum() + 5 * w0) / (w.sum() + w0), (w.sum() + w0) ** -0.5)
+
+
+def test_leaving_a_site_out_is_fitting_without_it():
+    """``leave_out`` masks a site's likelihood: the posterior is the exact one without it.
+
+    The refit reuses the compiled sampler (the mask is data); the held-out school's effect
+    is then its predictive from the other seven.
+    """
+    from pwbayes import sampling
+
+    priors = {"mu": pw.Prior("Normal", mu=0, sigma=MU_SD),
+              "tau": pw.Prior("HalfNormal", sigma=TAU_SD)}  # fmt: skip
+    model = pw.SummaryModel(SCHOOLS, **SCHOOL_COLUMNS, priors=priors)
+    with warnings.catch_warnings():  # this fit only compiles; its draws are not used
+        warnings.simplefilter("ignore", pw.ConvergenceWarning)
+        model.fit(draws=100, tune=100, chains=2, random_seed=1, progress=False)
+    n_cached = len(sampling._COMPILED)
+    held = model.leave_out("A")
+    assert held.structure_key() == model.structure_key()
+    fit = fit_within(held, draws=4000, tune=1000, chains=4, random_seed=7)
+    assert len(sampling._COMPILED) == n_cached
+    assert fit.record.model.summary.held_out_sites == ("A",)
+    exact = exact_eight_schools(keep=SCHOOLS.school.to_numpy() != "A")
+    _agree(fit.idata, "mu", *exact["mu"])
+    _agree(fit.idata, "tau", *exact["tau"])
+    with pytest.raises(pw.DataError, match="not a site"):
+        model.leave_out("Z")

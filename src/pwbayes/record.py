@@ -75,6 +75,8 @@ class SummarySection:
     suspect_rows: tuple[str, ...]
     excluded_rows: tuple[Row, ...]
     bias_sites: tuple[str, ...]
+    #: Sites whose rows were held out of the likelihood (leave-one-site-out refits).
+    held_out_sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import pymc as pm
 
 from .._text import plural
@@ -30,7 +31,16 @@ if TYPE_CHECKING:
     from ..record import ModelRecord
     from ..results import ResultBase
 
-__all__ = ["ModelBase", "check_sites", "kernel_version", "prior_rv", "scalar_rv", "weak_tau"]
+__all__ = [
+    "ModelBase",
+    "check_sites",
+    "kernel_version",
+    "prior_data",
+    "prior_data_name",
+    "prior_rv",
+    "scalar_rv",
+    "weak_tau",
+]
 
 
 class ModelBase:
@@ -129,10 +139,35 @@ def check_sites(n_sites: int, pooled: bool, user_priors: object, noun: str) -> N
 
 
 # ---------------------------------------------------------------------------- graph helpers
-def prior_rv(name: str, priors: ResolvedPriors, var: str, labels: Sequence[str], dims):
-    """Create the vector random variable ``name`` with the (per-label) prior of ``var``."""
+def prior_rv(
+    name: str, priors: ResolvedPriors, var: str, labels: Sequence[str], dims, *, as_data=False
+):
+    """Create the vector random variable ``name`` with the (per-label) prior of ``var``.
+
+    With ``as_data`` the prior's parameters are ``pm.Data`` containers named by
+    :func:`prior_data_name`, so that a model with other prior values reuses the compiled
+    sampler (:func:`prior_data` gives their values).
+    """
     dist, params = priors.params(var, labels)
+    if as_data:
+        params = {k: pm.Data(prior_data_name(name, k), v) for k, v in params.items()}
     return getattr(pm, dist)(name, **params, dims=dims)
+
+
+def prior_data_name(name: str, param: str) -> str:
+    """Return the name of the ``pm.Data`` holding parameter ``param`` of ``name``'s prior."""
+    return f"{name}_prior_{param}"
+
+
+def prior_data(
+    priors: ResolvedPriors, variables: Sequence[tuple[str, str, Sequence[str]]]
+) -> dict[str, np.ndarray]:
+    """Return the values of the prior-parameter containers of ``(name, var, labels)``."""
+    out = {}
+    for name, var, labels in variables:
+        _, params = priors.params(var, labels)
+        out.update({prior_data_name(name, k): np.asarray(v, float) for k, v in params.items()})
+    return out
 
 
 def scalar_rv(name: str, prior: Prior):

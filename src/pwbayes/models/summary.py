@@ -14,6 +14,7 @@ because all arms of a site are compared with the same comparison group.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,8 @@ from ..data.validate import SummaryData, validate_summary
 from ..errors import DataError
 from ..priors import default_priors, resolve_priors
 from ..record import ModelRecord, Row, SummarySection
-from .base import ModelBase, check_sites, prior_rv, weak_tau
+from .base import ModelBase, check_sites, prior_data, weak_tau
+from .summary_graph import build_graph
 
 if TYPE_CHECKING:
     from ..results import SummaryResult
@@ -146,7 +148,42 @@ class SummaryModel(ModelBase):
                 for c in self.data.components
             }
             self.weak_tau = weak_tau(sites_with, self.site_noun)
+        self._held_out = np.zeros(len(rows))  # 1: the row's likelihood is left out
         self._model = None
+
+    def leave_out(self, site: str) -> SummaryModel:
+        """Return this model with ``site``'s rows held out of the likelihood.
+
+        The graph is the same (the mask is data), so the refit reuses the compiled sampler;
+        the held-out site's effects are then its predictive from the other sites, and its
+        rows stay in the result (``log_likelihood`` at them is the held-out density).
+
+        Parameters
+        ----------
+        site : str
+            One of the model's sites.
+
+        Returns
+        -------
+        SummaryModel
+        """
+        if site not in self.data.sites:
+            raise DataError(f"leave_out({site!r}): not a site; sites: {self.data.sites}.")
+        if self.pooling != "partial":
+            raise DataError(
+                f"leave_out needs pooling='partial' (got {self.pooling!r}): without the "
+                "hierarchy a held-out site has nothing to be predicted from."
+            )
+        out = copy.copy(self)
+        out._held_out = (self.data.rows["site"] == site).to_numpy(dtype=float)
+        out._model = None
+        return out
+
+    @property
+    def held_out_sites(self) -> list[str]:
+        """Return the sites whose rows are held out of the likelihood."""
+        rows = self.data.rows
+        return list(pd.unique(rows.loc[self._held_out > 0, "site"]))
 
     # ------------------------------------------------------------------ inspection
     @property
@@ -207,6 +244,7 @@ class SummaryModel(ModelBase):
                 suspect_rows=tuple(_row_names(d.rows[d.rows["suspect"]])),
                 excluded_rows=_rows(d.excluded),
                 bias_sites=tuple(self.bias_sites),
+                held_out_sites=tuple(self.held_out_sites),
             ),
         )
 
@@ -217,7 +255,9 @@ class SummaryModel(ModelBase):
             self.pooling,
             self.interactions,
             sorted((k, tuple(v)) for k, v in self.coords.items()),
-            sorted(self._priors.table().items()),
+            # prior families only: their parameters are data (a refit with new values reuses
+            # the compiled sampler)
+            sorted((k, p.dist) for k, p in self._priors.base.items()),
             d.site_index.tobytes(),
             d.arm_index.tobytes(),
             d.design.tobytes(),
@@ -225,58 +265,40 @@ class SummaryModel(ModelBase):
         )
 
     # ------------------------------------------------------------------ building
+    def _prior_variables(self) -> list[tuple[str, str, list[str]]]:
+        """Return ``(name, prior variable, labels)`` of every prior in the graph."""
+        comps = list(self.data.components)
+        out = []
+        if self.pooling in ("partial", "full"):
+            out.append(("mu", "mu", comps))
+        if self.pooling == "partial":
+            out.append(("tau", "tau", comps))
+        if self.pooling == "none":
+            out.append(("beta", "beta", comps))
+        if self.interactions:
+            out.append(("interaction", "interaction", list(self.combined_arms)))
+        if self.bias_sites:
+            out.append(("bias", "bias", list(self.bias_sites)))
+        return out
+
     def _build(self) -> pm.Model:
-        d = self.data
-        comps = d.components
-        x_row = d.design[d.arm_index]
-        site_idx = d.site_index
-        with pm.Model(coords=self.coords) as model:
-            if self.pooling == "partial":
-                mu = prior_rv("mu", self._priors, "mu", comps, "component")
-                tau = prior_rv("tau", self._priors, "tau", comps, "component")
-                z = pm.Normal("z", 0.0, 1.0, dims=("site", "component"))
-                beta = pm.Deterministic("beta", mu + tau * z, dims=("site", "component"))
-            elif self.pooling == "full":
-                mu = prior_rv("mu", self._priors, "mu", comps, "component")
-                beta = pm.Deterministic(
-                    "beta", pm.math.ones((len(d.sites), 1)) * mu, dims=("site", "component")
-                )
-            else:
-                beta = prior_rv("beta", self._priors, "beta", comps, ("site", "component"))
-            theta = (beta[site_idx] * x_row).sum(axis=-1)
-            if self.interactions:
-                delta = prior_rv(
-                    "interaction", self._priors, "interaction", self.combined_arms, "combined_arm"
-                )
-                comb = np.array(
-                    [
-                        self.combined_arms.index(a) if a in self.combined_arms else -1
-                        for a in d.rows["arm"]
-                    ]
-                )
-                theta = theta + pm.math.where(comb >= 0, delta[np.maximum(comb, 0)], 0.0)
-            theta = pm.Deterministic("theta", theta, dims="row")
-            mean = theta
-            if self.bias_sites:
-                bias = prior_rv("bias", self._priors, "bias", self.bias_sites, "bias_site")
-                b_idx = np.array(
-                    [
-                        self.bias_sites.index(s) if s in self.bias_sites else 0
-                        for s in d.rows["site"]
-                    ]
-                )
-                flag = d.rows["suspect"].to_numpy(dtype=float)
-                mean = theta + bias[b_idx] * flag
-            y = pm.Data("estimate", d.rows["estimate"].to_numpy(), dims="row")
-            se = pm.Data("se", d.rows["se"].to_numpy(), dims="row")
-            pm.Normal("y", mu=mean, sigma=se, observed=y, dims="row")
-        return model
+        return build_graph(
+            self.data,
+            self.coords,
+            self._priors,
+            pooling=self.pooling,
+            combined_arms=self.combined_arms if self.interactions else None,
+            bias_sites=self.bias_sites,
+            held_out=self._held_out,
+        )
 
     def data_values(self) -> dict:
         """Return the current values of the ``pm.Data`` containers (swapped into a sampler)."""
         return {
             "estimate": self.data.rows["estimate"].to_numpy(),
             "se": self.data.rows["se"].to_numpy(),
+            "held_out": self._held_out,
+            **prior_data(self._priors, self._prior_variables()),
         }
 
     # ------------------------------------------------------------------ fitting
