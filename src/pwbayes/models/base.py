@@ -19,7 +19,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 import pymc as pm
 
 from .._text import plural
@@ -35,8 +34,6 @@ __all__ = [
     "ModelBase",
     "check_sites",
     "kernel_version",
-    "prior_data",
-    "prior_data_name",
     "prior_rv",
     "scalar_rv",
     "weak_tau",
@@ -144,30 +141,14 @@ def prior_rv(
 ):
     """Create the vector random variable ``name`` with the (per-label) prior of ``var``.
 
-    With ``as_data`` the prior's parameters are ``pm.Data`` containers named by
-    :func:`prior_data_name`, so that a model with other prior values reuses the compiled
-    sampler (:func:`prior_data` gives their values).
+    With ``as_data`` the prior's parameters are ``pm.Data`` containers
+    (``"{name}_prior_{param}"``), so that a model with other prior values reuses the
+    compiled sampler.
     """
     dist, params = priors.params(var, labels)
     if as_data:
-        params = {k: pm.Data(prior_data_name(name, k), v) for k, v in params.items()}
+        params = {k: pm.Data(f"{name}_prior_{k}", v) for k, v in params.items()}
     return getattr(pm, dist)(name, **params, dims=dims)
-
-
-def prior_data_name(name: str, param: str) -> str:
-    """Return the name of the ``pm.Data`` holding parameter ``param`` of ``name``'s prior."""
-    return f"{name}_prior_{param}"
-
-
-def prior_data(
-    priors: ResolvedPriors, variables: Sequence[tuple[str, str, Sequence[str]]]
-) -> dict[str, np.ndarray]:
-    """Return the values of the prior-parameter containers of ``(name, var, labels)``."""
-    out = {}
-    for name, var, labels in variables:
-        _, params = priors.params(var, labels)
-        out.update({prior_data_name(name, k): np.asarray(v, float) for k, v in params.items()})
-    return out
 
 
 def scalar_rv(name: str, prior: Prior):

@@ -27,7 +27,7 @@ from ..data.validate import SummaryData, validate_summary
 from ..errors import DataError
 from ..priors import default_priors, resolve_priors
 from ..record import ModelRecord, Row, SummarySection
-from .base import ModelBase, check_sites, prior_data, weak_tau
+from .base import ModelBase, check_sites, weak_tau
 from .summary_graph import build_graph
 
 if TYPE_CHECKING:
@@ -265,22 +265,6 @@ class SummaryModel(ModelBase):
         )
 
     # ------------------------------------------------------------------ building
-    def _prior_variables(self) -> list[tuple[str, str, list[str]]]:
-        """Return ``(name, prior variable, labels)`` of every prior in the graph."""
-        comps = list(self.data.components)
-        out = []
-        if self.pooling in ("partial", "full"):
-            out.append(("mu", "mu", comps))
-        if self.pooling == "partial":
-            out.append(("tau", "tau", comps))
-        if self.pooling == "none":
-            out.append(("beta", "beta", comps))
-        if self.interactions:
-            out.append(("interaction", "interaction", list(self.combined_arms)))
-        if self.bias_sites:
-            out.append(("bias", "bias", list(self.bias_sites)))
-        return out
-
     def _build(self) -> pm.Model:
         return build_graph(
             self.data,
@@ -293,13 +277,12 @@ class SummaryModel(ModelBase):
         )
 
     def data_values(self) -> dict:
-        """Return the current values of the ``pm.Data`` containers (swapped into a sampler)."""
-        return {
-            "estimate": self.data.rows["estimate"].to_numpy(),
-            "se": self.data.rows["se"].to_numpy(),
-            "held_out": self._held_out,
-            **prior_data(self._priors, self._prior_variables()),
-        }
+        """Return the values of the graph's ``pm.Data`` containers (swapped into a sampler).
+
+        The estimates, their SEs, the held-out mask and the prior parameters: read from the
+        graph itself, so that the list cannot drift from what :func:`build_graph` creates.
+        """
+        return {v.name: v.get_value() for v in self.model.data_vars}
 
     # ------------------------------------------------------------------ fitting
     def fit(
