@@ -9,6 +9,7 @@ averages over draws and sites fill the table.
 from __future__ import annotations
 
 import numbers
+import time
 import warnings
 import zlib
 from collections.abc import Iterable, Mapping
@@ -48,7 +49,7 @@ RULES = (
 #: The columns of an evaluation table, in order.
 COLUMNS = [
     "design", "estimand", "level", "name", "sites", "persons", "n_arms", "persons_per_arm",
-    "analysis", "assurance",
+    "arm_set", "analysis", "assurance",
     "p_significant", "p_conclusive", "type_s", "type_m", "se_unpooled", "prior_sd",
     "posterior_sd", "sd_reduction", "half_width_90", "effective_draws",
 ]  # fmt: skip
@@ -62,6 +63,7 @@ def evaluate(
     draws: int = 2000,
     analysis_draws: int = 500,
     random_seed: int | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Assurance, P(conclusive), type S and M, and expected precision of designs.
 
@@ -81,6 +83,8 @@ def evaluate(
         (column ``effective_draws`` below 30, with a warning).
     random_seed : int, optional
         Seed of the prior draws and the new sites' effects.
+    progress : bool
+        Print how far it is every 25 designs, for long lists.
 
     Returns
     -------
@@ -104,9 +108,14 @@ def evaluate(
         or (analysis_draws < 2)
     ):
         raise DesignError(f"analysis_draws={analysis_draws!r}: give a whole number, at least 2.")
-    rows = [row for d in designs for row in _evaluate_one(d, truth_prior, analysis,
-                                                          _design_rng(d, random_seed),
-                                                          int(analysis_draws))]  # fmt: skip
+    rows, start = [], time.perf_counter()
+    for k, d in enumerate(designs, 1):
+        rows += _evaluate_one(d, truth_prior, analysis, _design_rng(d, random_seed),
+                              int(analysis_draws))  # fmt: skip
+        if progress and (k % 25 == 0 or k == len(designs)):
+            print(
+                f"pwbayes design: {k}/{len(designs)} designs ({time.perf_counter() - start:.0f} s)"
+            )
     table = pd.DataFrame(rows, columns=COLUMNS)
     limit = min(MIN_ESS, min(analysis_draws, analysis.draws) / 2)  # a point prior: all alike
     rough = table.loc[table.effective_draws < limit, "design"].unique()
@@ -185,17 +194,13 @@ def _evaluate_one(
         [s for _, s in per_site], np.concatenate(truth, axis=1), rng, analysis_draws,
     )  # fmt: skip
 
-    def update(coef: np.ndarray) -> ImportanceUpdate:
-        """Return the update (one for all estimands)."""
-        return pooled_update
-
     base = {"design": design.label, "sites": len(rates), "persons": design.persons,
             "analysis": design.analysis, "n_arms": len(design.arms),
-            "persons_per_arm": round(float(np.mean(n_arm))),
+            "persons_per_arm": round(float(np.mean(n_arm))), "arm_set": " | ".join(design.arms),
             "effective_draws": round(pooled_update.ess)}  # fmt: skip
-    rows = _site_rows(design, comps, x, per_site, update, base)
+    rows = _site_rows(design, comps, x, per_site, pooled_update, base)
     if design.new_sites:
-        rows += _pooled_rows(design, comps, update, base)
+        rows += _pooled_rows(design, comps, pooled_update, base)
     if design.contrast is not None:
         rows += contrast_rows(design, comps, x, per_site, (prior, idx), (analysis, a_idx), base)
     return rows
@@ -291,7 +296,7 @@ def _subgroup_shift(design: Design, prior: PriorDraws, idx: list[int]) -> np.nda
     return prior.subgroups[key][:, idx] - prior.mu[:, idx]
 
 
-def _site_rows(design, comps, x, per_site, update, base) -> list[dict]:
+def _site_rows(design, comps, x, per_site, update: ImportanceUpdate, base) -> list[dict]:
     """Rows for each component and combined arm: a site's own effect, over the sites."""
     parser = default_parser()
     n = len(comps)
@@ -300,7 +305,6 @@ def _site_rows(design, comps, x, per_site, update, base) -> list[dict]:
                 if row.sum() > 1]  # fmt: skip
     rows = []
     for estimand, name, coef in targets:
-        mixture = update(coef)
         unpooled, pooled, se, prior_sd, post_sd = [], [], [], [], []
         for j, (beta, s) in enumerate(per_site):
             truth = beta @ coef
@@ -312,26 +316,25 @@ def _site_rows(design, comps, x, per_site, update, base) -> list[dict]:
                 se.append(sd)
             if not pooled_too:
                 continue  # new sites are exchangeable: two of them suffice
-            weights = np.zeros(mixture.size)
+            weights = np.zeros(update.size)
             weights[(j + 1) * n : (j + 2) * n] = coef  # site j's block
-            pooled.append(mixture.decide(weights, truth))
-            prior_sd.append(mixture.prior_sd(weights))
-            post_sd.append(mixture.posterior_sd(weights))
+            pooled.append(update.decide(weights, truth))
+            prior_sd.append(update.prior_sd(weights))
+            post_sd.append(update.posterior_sd(weights))
         figures = summarise(design.analysis, unpooled, pooled, se, prior_sd, post_sd)
         rows.append({**base, "estimand": estimand, "level": "site", "name": name, **figures})
     return rows
 
 
-def _pooled_rows(design, comps, update, base) -> list[dict]:
+def _pooled_rows(design, comps, update: ImportanceUpdate, base) -> list[dict]:
     """Return rows for the pooled effect of each component once the new sites join."""
     rows = []
     for i, comp in enumerate(comps):
-        mixture = update(np.eye(len(comps))[i])
-        weights = np.zeros(mixture.size)
+        weights = np.zeros(update.size)
         weights[i] = 1.0
-        decisions = [mixture.decide(weights, mixture.truth @ weights)]
-        figures = summarise(design.analysis, [], decisions, [], [mixture.prior_sd(weights)],
-                            [mixture.posterior_sd(weights)])  # fmt: skip
+        decisions = [update.decide(weights, update.truth @ weights)]
+        figures = summarise(design.analysis, [], decisions, [], [update.prior_sd(weights)],
+                            [update.posterior_sd(weights)])  # fmt: skip
         if design.analysis == "unpooled":  # no pooled test without pooling
             figures.update(assurance=np.nan, p_significant=np.nan, type_s=np.nan, type_m=np.nan)
         rows.append({**base, "estimand": "component", "level": "pooled",

@@ -46,9 +46,8 @@ def exact_rows(design: Design, runs: list[dict], fit: bool, z: float) -> list[di
         for comp in dict.fromkeys(c for cs in design.components.values() for c in cs):
             pooled = [[(run["p_mu"][comp], run["mu"][comp])] for run in runs]
             figures = _figures("pooled", None, pooled)
-            if design.analysis == "unpooled":
-                figures.update({k: np.nan for k in figures if k != "p_conclusive"
-                                and not k.startswith("p_conclusive")})  # fmt: skip
+            if design.analysis == "unpooled":  # no pooled test without pooling
+                figures.update({k: np.nan for k in figures if not k.startswith("p_conclusive")})
             rows.append({**base, "estimand": "component", "level": "pooled",
                          "name": parser.label((comp,)), **figures})  # fmt: skip
     return rows

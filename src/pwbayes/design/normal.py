@@ -152,7 +152,7 @@ def summarise(
     unpooled: list[Decisions],
     pooled: list[Decisions],
     se: list[np.ndarray],
-    prior_sd: list[np.ndarray],
+    prior_sd: list[float],
     post_sd: list[np.ndarray],
 ) -> dict[str, float]:
     """One row's figures, averaged over the design's sites and the prior draws.
