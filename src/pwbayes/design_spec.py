@@ -9,12 +9,12 @@ documented in ``docs/specs.md``; ``models/design_*.toml`` are worked specs.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .errors import PwbayesError, SpecError
+from .spec import check_sections, read_toml
 
 __all__ = ["designs_from_spec", "grid_options", "load_design_spec", "prior_from_spec"]
 
@@ -42,22 +42,9 @@ def load_design_spec(path: str | Path) -> dict:
         For a missing file, invalid TOML, unknown sections or keys, or no designs.
     """
     path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"Design spec {str(path)!r} not found.")
-    try:
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise SpecError(f"{path}: not valid TOML ({err}).") from None
+    spec = read_toml(path, "Design spec")
     where = str(path)
-    for section, value in spec.items():
-        if section not in _ALLOWED:
-            raise SpecError(f"{where}: unknown section [{section}]; allowed: {sorted(_ALLOWED)}.")
-        keys = _ALLOWED[section]
-        if keys is not None and (not isinstance(value, Mapping) or set(value) - keys):
-            raise SpecError(
-                f"{where}: [{section}] takes the keys {sorted(keys)}; got "
-                f"{sorted(value) if isinstance(value, Mapping) else value!r}."
-            )
+    check_sections(spec, _ALLOWED, where)
     designs = spec.get("designs", [])
     if not isinstance(designs, list):
         raise SpecError(f"{where}: write each design as [[designs]] (double brackets).")

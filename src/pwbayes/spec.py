@@ -22,7 +22,15 @@ from . import examples
 from .data.readers import read_data
 from .errors import DataError, SpecError
 
-__all__ = ["SPEC_DOCS", "kind_of", "load_spec", "load_spec_data", "model_from_spec"]
+__all__ = [
+    "SPEC_DOCS",
+    "check_sections",
+    "kind_of",
+    "load_spec",
+    "load_spec_data",
+    "model_from_spec",
+    "read_toml",
+]
 
 #: Where the spec format is documented (shown by ``pwbayes fit --help``).
 SPEC_DOCS = "docs/specs.md in the pwbayes repository (worked specs: models/*.toml)"
@@ -79,15 +87,38 @@ def load_spec(path: str | Path) -> dict:
         For a missing file, invalid TOML, or unknown sections/keys.
     """
     path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"Spec file {str(path)!r} not found.")
-    try:
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise SpecError(f"{path}: not valid TOML ({err}).") from None
+    spec = read_toml(path, "Spec file")
     check_spec(spec, str(path))
     spec["_base"] = str(path.resolve().parent)
     return spec
+
+
+def read_toml(path: Path, what: str) -> dict:
+    """Read a TOML file; a missing file or invalid TOML is a :class:`SpecError`."""
+    if not path.is_file():
+        raise SpecError(f"{what} {str(path)!r} not found.")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise SpecError(f"{path}: not valid TOML ({err}).") from None
+
+
+def check_sections(spec: Mapping[str, Any], allowed: Mapping[str, set[str] | None], where: str):
+    """Reject sections not in ``allowed``, and keys not allowed in a section (None: any)."""
+    for section, value in spec.items():
+        if section.startswith("_"):
+            continue
+        if section not in allowed:
+            raise SpecError(f"{where}: unknown section [{section}]; allowed: {sorted(allowed)}.")
+        keys = allowed[section]
+        if keys is not None:
+            if not isinstance(value, Mapping):
+                raise SpecError(f"{where}: [{section}] must be a table of keys, got {value!r}.")
+            unknown = sorted(set(value) - keys)
+            if unknown:
+                raise SpecError(
+                    f"{where}: unknown key(s) {unknown} in [{section}]; allowed: {sorted(keys)}."
+                )
 
 
 def kind_of(spec: Mapping[str, Any]) -> str:
@@ -98,20 +129,7 @@ def kind_of(spec: Mapping[str, Any]) -> str:
 
 def check_spec(spec: dict, where: str = "spec") -> None:
     """Reject unknown sections and keys, and check what each model kind needs."""
-    for section, value in spec.items():
-        if section.startswith("_"):
-            continue
-        if section not in _ALLOWED:
-            raise SpecError(f"{where}: unknown section [{section}]; allowed: {sorted(_ALLOWED)}.")
-        keys = _ALLOWED[section]
-        if keys is not None:
-            if not isinstance(value, Mapping):
-                raise SpecError(f"{where}: [{section}] must be a table of keys, got {value!r}.")
-            unknown = sorted(set(value) - keys)
-            if unknown:
-                raise SpecError(
-                    f"{where}: unknown key(s) {unknown} in [{section}]; allowed: {sorted(keys)}."
-                )
+    check_sections(spec, _ALLOWED, where)
     for required in ("data", "columns"):
         if required not in spec:
             raise SpecError(f"{where}: the [{required}] section is required.")
