@@ -9,43 +9,12 @@ import warnings
 import arviz as az
 import numpy as np
 import pytest
+from exact import MU_SD, SCHOOLS, TAU_SD, S, Y, exact_eight_schools
 from helpers import COLUMNS, SCHOOL_COLUMNS, assert_converged, fit_within
-from scipy import integrate, stats
 
 import pwbayes as pw
 
 pytestmark = pytest.mark.slow
-
-SCHOOLS = pw.examples.eight_schools()
-Y = SCHOOLS.estimate.to_numpy()
-S = SCHOOLS.se.to_numpy()
-MU_SD = 20.0
-TAU_SD = 10.0
-
-
-def exact_eight_schools(keep=None):
-    """Posterior moments of mu and tau: mu integrated analytically, tau on a grid.
-
-    ``keep``: a boolean mask of the schools whose estimates enter (default all).
-    """
-    y, s = (Y, S) if keep is None else (Y[keep], S[keep])
-    tau = np.linspace(0.0, 80.0, 40001)
-    v = s[None, :] ** 2 + tau[:, None] ** 2
-    a = 1 / MU_SD**2 + (1 / v).sum(1)
-    b = (y / v).sum(1)
-    log_lik = -0.5 * np.log(v).sum(1) - 0.5 * (y**2 / v).sum(1) + b**2 / (2 * a) - 0.5 * np.log(a)
-    log_post = log_lik + stats.halfnorm.logpdf(tau, scale=TAU_SD)
-    w = np.exp(log_post - log_post.max())
-    w /= integrate.trapezoid(w, tau)
-
-    def moment(f):
-        return integrate.trapezoid(w * f, tau)
-
-    mu_mean = moment(b / a)
-    mu_var = moment(1 / a + (b / a) ** 2) - mu_mean**2
-    tau_mean = moment(tau)
-    tau_var = moment(tau**2) - tau_mean**2
-    return {"mu": (mu_mean, np.sqrt(mu_var)), "tau": (tau_mean, np.sqrt(tau_var))}
 
 
 def _agree(idata, name, exact_mean, exact_sd, idx=None):

@@ -36,6 +36,8 @@ DOORS = {
     ("pwbayes.models.base", "pwbayes.fitting"),
     ("pwbayes.results.base", "pwbayes.plots.forest"),
     ("pwbayes.results.person", "pwbayes.plots.subgroups"),
+    ("pwbayes.results.summary", "pwbayes.checks.loo"),
+    ("pwbayes.results.summary", "pwbayes.checks.sensitivity"),
 }
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80  # code lines, docstring excluded; numba kernels are exempt

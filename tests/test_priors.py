@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 from helpers import COLUMNS
 
@@ -86,3 +87,38 @@ def test_prior_roundtrip():
     p = pw.Prior("StudentT", nu=3, mu=0, sigma=2.5)
     assert pw.Prior.from_value(p.to_dict()) == p
     assert repr(p) == "StudentT(nu=3, mu=0, sigma=2.5)"
+
+
+@pytest.mark.parametrize(
+    ("dist", "params"),
+    [
+        ("Normal", {"mu": 1, "sigma": 2}),
+        ("StudentT", {"nu": 3, "mu": 1, "sigma": 2}),
+        ("Cauchy", {"alpha": 0, "beta": 2}),
+        ("HalfNormal", {"sigma": 2}),
+        ("HalfStudentT", {"nu": 3, "sigma": 2}),
+        ("HalfCauchy", {"beta": 2}),
+        ("Exponential", {"lam": 0.5}),
+        ("Gamma", {"alpha": 2, "beta": 0.5}),
+        ("Uniform", {"lower": 0, "upper": 5}),
+    ],
+)
+def test_prior_log_density_is_pymcs(dist, params):
+    """The log density used by power-scaling is the one PyMC samples from (Cauchy at 0 too)."""
+    import pymc as pm
+
+    x = np.array([0.3, 1.2, 4.0])
+    prior = pw.Prior(dist, **params)
+    expected = pm.logp(getattr(pm, dist).dist(**params), x).eval()
+    np.testing.assert_allclose(prior.logpdf(x), expected, rtol=1e-6, atol=1e-6)
+    wide = prior.widened(2.0)
+    assert wide.dist == dist
+    # twice as wide: the density at 2x is half the density at x (scale families), log 2 apart
+    if dist not in ("StudentT", "Normal", "Cauchy", "Uniform"):
+        np.testing.assert_allclose(wide.logpdf(2 * x), prior.logpdf(x) - np.log(2), rtol=1e-9)
+
+
+def test_a_gamma_shape_must_be_positive_but_a_cauchy_location_may_be_zero():
+    assert pw.Prior("Cauchy", alpha=0, beta=1).params["alpha"] == 0
+    with pytest.raises(pw.PriorError, match="alpha=0"):
+        pw.Prior("Gamma", alpha=0, beta=1)

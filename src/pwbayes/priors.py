@@ -35,7 +35,8 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 #: Variables that accept per-component priors such as ``"tau_sub[extra_hulp]"``.
 PER_COMPONENT = ("mu", "tau", "beta", "tau_sub", "tau_sub_site")
-_SCALE_PARAMS = {"sigma", "beta", "lam", "alpha", "nu"}
+#: Parameters that must be positive (Cauchy's ``alpha`` is its location).
+_SCALE_PARAMS = {"sigma", "beta", "lam", "nu"}
 
 #: What each variable is, for messages and reports.
 VARIABLE_DOC = {
@@ -82,7 +83,7 @@ class Prior:
         for key, value in params.items():
             if not isinstance(value, int | float) or not math.isfinite(value):
                 raise PriorError(f"{dist} prior parameter {key}={value!r} must be a finite number.")
-            if key in _SCALE_PARAMS and value <= 0:
+            if (key in _SCALE_PARAMS or (dist, key) == ("Gamma", "alpha")) and value <= 0:
                 raise PriorError(f"{dist} prior parameter {key}={value!r} must be > 0.")
         if dist == "Uniform" and params["lower"] >= params["upper"]:
             raise PriorError(f"Uniform prior needs lower < upper, got {params}.")
@@ -101,6 +102,43 @@ class Prior:
     def to_dict(self) -> dict:
         """Return ``{"dist": ..., **params}`` (JSON/TOML friendly)."""
         return {"dist": self.dist, **self.params}
+
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        """Log density at ``x`` (for power-scaling checks of the prior)."""
+        from scipy import stats
+
+        p, x = self.params, np.asarray(x, dtype=float)
+        frozen = {
+            "Normal": lambda: stats.norm(p.get("mu"), p.get("sigma")),
+            "StudentT": lambda: stats.t(p.get("nu"), p.get("mu"), p.get("sigma")),
+            "Cauchy": lambda: stats.cauchy(p.get("alpha"), p.get("beta")),
+            "HalfNormal": lambda: stats.halfnorm(scale=p.get("sigma")),
+            "HalfCauchy": lambda: stats.halfcauchy(scale=p.get("beta")),
+            "Exponential": lambda: stats.expon(scale=1 / p["lam"]),
+            "Gamma": lambda: stats.gamma(p.get("alpha"), scale=1 / p["beta"]),
+            "Uniform": lambda: stats.uniform(p.get("lower"), p["upper"] - p["lower"]),
+        }
+        if self.dist == "HalfStudentT":
+            out = np.log(2) + stats.t(p["nu"], 0, p["sigma"]).logpdf(x)
+            return np.where(x >= 0, out, -np.inf)
+        return frozen[self.dist]().logpdf(x)
+
+    def widened(self, factor: float) -> Prior:
+        """Return the same family with its scale multiplied by ``factor`` (location kept)."""
+        scale = {"Normal": "sigma", "StudentT": "sigma", "Cauchy": "beta", "HalfNormal": "sigma",
+                 "HalfStudentT": "sigma", "HalfCauchy": "beta"}  # fmt: skip
+        params = dict(self.params)
+        if self.dist in scale:
+            params[scale[self.dist]] *= factor
+        elif self.dist in ("Exponential", "Gamma"):
+            params["lam" if self.dist == "Exponential" else "beta"] /= factor
+        else:  # Uniform: around its centre
+            mid, half = (
+                (params["lower"] + params["upper"]) / 2,
+                (params["upper"] - params["lower"]) / 2,
+            )
+            params = {"lower": mid - factor * half, "upper": mid + factor * half}
+        return Prior(self.dist, **params)
 
     @classmethod
     def from_value(cls, value: Prior | Mapping) -> Prior:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from .base import ResultBase
+
+if TYPE_CHECKING:
+    from ..checks.loo import LooSites
+    from ..checks.sensitivity import Sensitivity
+    from ..priors import Prior
 
 __all__ = ["SummaryResult"]
 
@@ -46,3 +53,81 @@ class SummaryResult(ResultBase):
         else:
             rows["pooling_factor"] = 1.0 if m.pooling == "full" else 0.0
         return rows
+
+    def loo_sites(
+        self,
+        *,
+        interval: float = 0.9,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 2,
+        random_seed: int | None = None,
+        progress: bool = False,
+    ) -> LooSites:
+        """Leave each site out: refit, and compare its estimates with their prediction.
+
+        The model is rebuilt from the record and refitted once per site with that site's
+        rows held out (one compiled sampler for all refits). See
+        :func:`pwbayes.checks.loo.loo_sites`.
+
+        Parameters
+        ----------
+        interval : float
+            Mass of the central predictive interval of each held-out estimate.
+        draws, tune, chains : int
+            Sampler settings of each refit.
+        random_seed : int, optional
+        progress : bool
+            Print one line per refit.
+
+        Returns
+        -------
+        LooSites
+            ``.rows`` (per site x arm: predictive interval, inside, log predictive density,
+            PSIS-LOO and Pareto k), ``.sites``, ``.coverage``, ``.elpd``, ``.plot()``.
+        """
+        from ..checks.loo import loo_sites
+
+        return loo_sites(self, interval=interval, draws=draws, tune=tune, chains=chains,
+                         random_seed=random_seed, progress=progress)  # fmt: skip
+
+    def sensitivity(
+        self,
+        *,
+        priors: dict[str, Prior] | None = None,
+        typical: float | None = None,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 2,
+        random_seed: int | None = None,
+        progress: bool = False,
+    ) -> Sensitivity:
+        """How much do the priors decide? Power-scaling, and refits under other tau priors.
+
+        See :func:`pwbayes.checks.sensitivity.sensitivity`: the default alternatives halve
+        and double the fitted prior's scale and add two calibrated to published evidence
+        on how much employment programmes' effects vary between places.
+
+        Parameters
+        ----------
+        priors : dict of str to Prior, optional
+            Priors for ``tau`` to refit under, by name (default: the four alternatives).
+        typical : float, optional
+            A typical effect size (the estimates' unit) scaling the calibrated priors;
+            default: the root mean square of the pooled effects' posterior means.
+        draws, tune, chains : int
+            Sampler settings of each refit.
+        random_seed : int, optional
+        progress : bool
+            Print one line per refit.
+
+        Returns
+        -------
+        Sensitivity
+            ``.table`` (pooled and new-site effects per prior, and their shift in posterior
+            SDs), ``.psens`` (power-scaling), ``.line()``, ``.plot()``.
+        """
+        from ..checks.sensitivity import sensitivity
+
+        return sensitivity(self, priors=priors, typical=typical, draws=draws, tune=tune,
+                           chains=chains, random_seed=random_seed, progress=progress)  # fmt: skip
