@@ -197,6 +197,8 @@ def test_spec_paths_are_relative_to_the_spec(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
+        ("[output]\nchecks = 'yes'\n", r"checks = 'yes' must be true or false"),
+        ("[model]\npooling = 'none'\n[output]\nchecks = true\n", r"pooling = 'partial' only"),
         ("[columns]\noutcome = 'y'\nsite = 's'\n", r"needs site, arm, outcome.*missing arm"),
         ("[model]\nsubgroups = ['x']\n", r"\['subgroups'\] do not apply to a summary"),
         ("[data]\nseed = 3\n", r"\['seed'\] do not apply to summary_effects"),
@@ -209,6 +211,21 @@ def test_spec_errors_name_what_is_wrong(tmp_path, text, message):
         text = ""
     with pytest.raises(pw.SpecError, match=message):
         load_spec(_write(tmp_path, base + text))
+
+
+def test_checks_follow_partially_pooled_summary_specs_by_default(tmp_path):
+    from pwbayes.spec import wants_checks
+
+    assert wants_checks(load_spec(_write(tmp_path, BASE)))
+    assert not wants_checks(load_spec(_write(tmp_path, BASE + "[output]\nchecks = false\n")))
+    assert not wants_checks(load_spec(_write(tmp_path, BASE + "[model]\npooling = 'none'\n")))
+    person = load_spec(ROOT / "models" / "synthetic_person_work_gt_8h.toml")
+    assert not wants_checks(person)
+    person["output"] = {"checks": True}
+    with pytest.raises(pw.SpecError, match="summary-level specs"):
+        from pwbayes.spec import check_spec
+
+        check_spec(person, "spec")
 
 
 def test_shipped_person_specs_reproduce_the_notebooks():
@@ -268,6 +285,17 @@ def test_cli_example_writes_outputs(tmp_path, capsys):
     if not saved.diagnostics.problems:
         assert "Convergence: all checks passed" in report
     assert "Effect in a new municipality" in report and "percentage points" in report
+    # the model checks ran with the fit's settings and went into the report
+    for name in ("prior_sensitivity.csv", "prior_sensitivity.png", "power_scaling.csv",
+                 "loo_sites.csv", "loo_sites.png"):  # fmt: skip
+        assert (out / name).stat().st_size > 0, name
+    assert "## How much do the priors decide" in report and "## Leaving each municipality" in report
+    assert "Vivalt (2020)" in report and "de Chaisemartin & Deeb (2024)" in report
+    assert "Where tau rests on its prior, the pooled effect moves" in report  # few sites
+    loo = pd.read_csv(out / "loo_sites.csv")
+    assert len(loo) == 17 and loo["note"].str.startswith("SYNTHETIC").all()
+    assert set(pd.read_csv(out / "prior_sensitivity.csv").prior) >= {"as fitted", "spread = effect"}
+    assert "PSIS-LOO" in printed and "posterior SDs" in printed
 
 
 @pytest.mark.slow

@@ -28,8 +28,9 @@ LAYERS = (
     ("fitting", ("pwbayes.fitting",)),
     ("design", ("pwbayes.design",)),
     ("plots", ("pwbayes.plots",)),
-    ("top", ("pwbayes.report", "pwbayes.spec", "pwbayes.cli", "pwbayes.checks",
-             "pwbayes.design_spec", "pwbayes.design_report", "pwbayes.design_run", "pwbayes")),
+    ("top", ("pwbayes.report", "pwbayes.report_checks", "pwbayes.spec", "pwbayes.cli",
+             "pwbayes.checks", "pwbayes.design_spec", "pwbayes.design_report",
+             "pwbayes.design_run", "pwbayes")),
 )  # fmt: skip
 #: Imports of a later layer, made inside a function: the only ones allowed.
 DOORS = {

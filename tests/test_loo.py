@@ -76,7 +76,7 @@ def _fake_loo(inside):
         "elpd_psis": -2.0, "pareto_k": 0.2, "psis_ok": True,
     })  # fmt: skip
     sites = pd.DataFrame({"site": rows.site, "rows": 1, "lpd": rows.lpd, "inside": rows.inside})
-    return LooSites(rows, sites, 0.9, "percentage points", "SYNTHETIC")
+    return LooSites(rows, sites, 0.9, "percentage points", "school", "SYNTHETIC")
 
 
 def test_the_loo_plot_marks_what_falls_outside():

@@ -167,9 +167,27 @@ def _quietly(make, *args: Any) -> Any:
     return out
 
 
+def _checks(result: Any, sampling: dict[str, Any]) -> dict[str, Any]:
+    """Prior sensitivity and leave-one-site-out refits, with the fit's sampler settings."""
+    keys = ("draws", "tune", "chains", "random_seed")
+    settings: dict[str, Any] = {k: sampling[k] for k in keys if k in sampling}
+    m = result.record.model
+    print(f"\nchecking the model: 4 refits under other priors for tau, {len(m.sites)} leaving "
+          f"one {m.site_noun} out ...", flush=True)  # fmt: skip
+    t0 = time.perf_counter()
+    out = {
+        "sensitivity": _quietly(lambda: result.sensitivity(**settings)),
+        "loo": _quietly(lambda: result.loo_sites(**settings)),
+    }
+    print(f"checked in {time.perf_counter() - t0:.0f} s")
+    print(out["sensitivity"].line())
+    print(out["loo"].line())
+    return out
+
+
 def _run(spec: dict, args: argparse.Namespace) -> int:
     from .report import export_table, write_outputs
-    from .spec import kind_of, model_from_spec, output_folder
+    from .spec import kind_of, model_from_spec, output_folder, wants_checks
 
     t0 = time.perf_counter()
     sampling = _sampling(spec, args)
@@ -188,7 +206,9 @@ def _run(spec: dict, args: argparse.Namespace) -> int:
         print(f"pwbayes: warning: {result.diagnostics.line()}", file=sys.stderr)
     folder = Path(args.out) if args.out else output_folder(spec, "pwbayes-results")
     reference = spec.get("output", {}).get("subgroup_reference")
-    files = write_outputs(result, folder, title=spec.get("title"), subgroup_reference=reference)
+    checks = _checks(result, sampling) if wants_checks(spec) else {}
+    files = write_outputs(result, folder, title=spec.get("title"), subgroup_reference=reference,
+                          **checks)  # fmt: skip
     print(f"\ndone in {time.perf_counter() - t0:.1f} s; wrote:")
     for path in files.values():
         print(f"  {path}")

@@ -15,12 +15,18 @@ Every file is made from the result, which holds only what passed disclosure cont
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import pandas as pd
 
 from ._text import plural
+from .report_checks import loo_lines, sensitivity_lines, write_check_files
 from .results import PersonResult, ResultBase, SummaryResult
+
+if TYPE_CHECKING:
+    from .checks.loo import LooSites
+    from .checks.sensitivity import Sensitivity
 
 __all__ = ["export_table", "write_outputs"]
 
@@ -49,6 +55,8 @@ def write_outputs(
     title: str | None = None,
     save_posterior: bool = True,
     subgroup_reference: dict[str, str] | None = None,
+    sensitivity: Sensitivity | None = None,
+    loo: LooSites | None = None,
 ) -> dict[str, Path]:
     """Write the tables, plots, report (and the saved result) of ``result`` to ``folder``.
 
@@ -63,6 +71,11 @@ def write_outputs(
         Also save the posterior and its record (``result.nc``).
     subgroup_reference : dict, optional
         Reference level of each subgroup variable for the contrasts (default: the first).
+    sensitivity : Sensitivity, optional
+        ``result.sensitivity()``: adds "How much do the priors decide" to the report,
+        ``prior_sensitivity.csv/png`` and ``power_scaling.csv``.
+    loo : LooSites, optional
+        ``result.loo_sites()``: adds a section on leaving each site out, ``loo_sites.csv/png``.
 
     Returns
     -------
@@ -83,12 +96,18 @@ def write_outputs(
         contrasts = result.subgroup_contrasts(reference=subgroup_reference)
         export_table(contrasts).to_csv(out["contrasts"], index=False)
     _figures(result, out, folder, title, subgroups)
+    out.update(write_check_files(folder, sensitivity, loo))
     lines = [f"# {title or 'pwbayes: pooled effects'}", ""]
-    lines += _header(result) + _pooled(result, eff)
+    lines += _header(result, sensitivity) + _pooled(result, eff)
     if subgroups:
         lines += _subgroups(result, eff, contrasts)
     lines += _per_site(result, eff)
-    lines += ["", "![forest plot](forest.png)", "", "## Priors", ""]
+    lines += ["", "![forest plot](forest.png)"]
+    if sensitivity is not None:
+        lines += sensitivity_lines(sensitivity)
+    if loo is not None:
+        lines += loo_lines(loo, result.record.model.site_noun)
+    lines += ["", "## Priors", ""]
     lines += [f"- `{k} ~ {v}`" for k, v in result.priors.items()]
     lines += _sampling(result)
     out["report"] = folder / "report.md"
@@ -111,7 +130,7 @@ def _figures(result, out: dict, folder: Path, title, subgroups: bool) -> None:
         plt.close(fig)
 
 
-def _header(result: ResultBase) -> list[str]:
+def _header(result: ResultBase, sensitivity: Sensitivity | None = None) -> list[str]:
     """Caption, convergence, disclosure control, what was pooled, suspect rows."""
     m = result.record.model
     lines = [f"> **{result.note}.**", ""] if result.note else []
@@ -136,7 +155,8 @@ def _header(result: ResultBase) -> list[str]:
         lines += [
             f"Between-{m.site_noun} SD resting on its prior: "
             + "; ".join(f"{c} ({why})" for c, why in m.weak_tau.items())
-            + ".",
+            + "."
+            + (sensitivity.weak_line() if sensitivity is not None else ""),
             "",
         ]
     s = m.summary

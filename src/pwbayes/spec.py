@@ -30,6 +30,7 @@ __all__ = [
     "load_spec_data",
     "model_from_spec",
     "read_toml",
+    "wants_checks",
 ]
 
 #: Where the spec format is documented (shown by ``pwbayes fit --help``).
@@ -58,7 +59,7 @@ _ALLOWED: dict[str, set[str] | None] = {
     "model": _SUMMARY_MODEL | _PERSON_MODEL,
     "priors": None,
     "sampling": {"draws", "tune", "chains", "random_seed", "target_accept", "sampler"},
-    "output": {"folder", "subgroup_reference"},
+    "output": {"folder", "subgroup_reference", "checks"},
 }
 
 
@@ -184,6 +185,15 @@ def _check_columns(spec: Mapping[str, Any], where: str) -> None:
         )
     if "subgroup_reference" in spec.get("output", {}) and kind != "person":
         raise SpecError(f"{where}: [output] subgroup_reference needs a person-level spec.")
+    checks = spec.get("output", {}).get("checks")
+    if checks is not None and not isinstance(checks, bool):
+        raise SpecError(f"{where}: [output] checks = {checks!r} must be true or false.")
+    if checks and (kind == "person" or _pooling(spec) != "partial"):
+        raise SpecError(
+            f"{where}: [output] checks = true: leave-one-out and prior sensitivity are "
+            "available for summary-level specs with pooling = 'partial' only, so far; remove "
+            "the key."
+        )
 
 
 def load_spec_data(spec: Mapping[str, Any]) -> pd.DataFrame:
@@ -208,6 +218,16 @@ def load_spec_data(spec: Mapping[str, Any]) -> pd.DataFrame:
     df = df.reset_index(drop=True)
     df.attrs.update(attrs)
     return df
+
+
+def wants_checks(spec: Mapping[str, Any]) -> bool:
+    """Whether the fit is followed by the model checks (default: partially pooled summaries)."""
+    default = kind_of(spec) == "summary" and _pooling(spec) == "partial"
+    return bool(spec.get("output", {}).get("checks", default))
+
+
+def _pooling(spec: Mapping[str, Any]) -> str:
+    return str(spec.get("model", {}).get("pooling", "partial"))
 
 
 def output_folder(spec: Mapping[str, Any], default: str = "pwbayes-results") -> Path:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .._text import plural
 from ..errors import ConvergenceWarning, DataError
 from ..intervals import check_interval
 
@@ -59,14 +60,17 @@ class LooSites:
         One row per site: ``site, rows, lpd`` (its rows together), ``inside`` (all rows).
     interval : float
         Mass of the central predictive intervals.
-    note, unit : str
-        The data's caption and the estimates' unit.
+    unit, noun : str
+        The estimates' unit and what a site is (``"municipality"``).
+    note : str, optional
+        The data's caption.
     """
 
     rows: pd.DataFrame
     sites: pd.DataFrame
     interval: float
     unit: str
+    noun: str = "site"
     note: str | None = None
 
     @property
@@ -84,7 +88,8 @@ class LooSites:
         rows = self.rows
         bad = int((~rows["psis_ok"]).sum())
         return (
-            f"Leaving each of {len(self.sites)} sites out: {int(rows['inside'].sum())} of "
+            f"Leaving each of {len(self.sites)} {plural(self.noun)} out: "
+            f"{int(rows['inside'].sum())} of "
             f"{len(rows)} held-out estimates fall inside their {self.interval:.0%} predictive "
             f"interval ({self.coverage:.0%}); summed log predictive density {self.elpd:.2f}. "
             f"PSIS-LOO: {bad} of {len(rows)} rows with Pareto k > {PARETO_K_LIMIT} "
@@ -172,7 +177,7 @@ def loo_sites(
          for (r, lpd), site in zip(parts, record.sites, strict=True)],
         columns=["site", "rows", "lpd", "inside"],
     )  # fmt: skip
-    return LooSites(rows, sites, interval, record.scale, record.note)
+    return LooSites(rows, sites, interval, record.scale, record.site_noun, record.note)
 
 
 def expected_estimates(result: SummaryResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
