@@ -287,8 +287,10 @@ def test_cli_example_writes_outputs(tmp_path, capsys):
     assert "Effect in a new municipality" in report and "percentage points" in report
     # the model checks ran with the fit's settings and went into the report
     for name in ("prior_sensitivity.csv", "prior_sensitivity.png", "power_scaling.csv",
-                 "loo_sites.csv", "loo_sites.png"):  # fmt: skip
+                 "loo_sites.csv", "loo_sites.png", "predictive_check.csv",
+                 "predictive_check.png"):  # fmt: skip
         assert (out / name).stat().st_size > 0, name
+    assert "## Does the model reproduce the estimates" in report
     assert "## How much do the priors decide" in report and "## Leaving each municipality" in report
     assert "Vivalt (2020)" in report and "de Chaisemartin & Deeb (2024)" in report
     assert "Where tau rests on its prior, the pooled effect moves" in report  # few sites

@@ -39,6 +39,7 @@ DOORS = {
     ("pwbayes.results.person", "pwbayes.plots.subgroups"),
     ("pwbayes.results.summary", "pwbayes.checks.loo"),
     ("pwbayes.results.summary", "pwbayes.checks.sensitivity"),
+    ("pwbayes.results.summary", "pwbayes.checks.ppc"),
 }
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80  # code lines, docstring excluded; numba kernels are exempt

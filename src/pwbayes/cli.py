@@ -168,7 +168,7 @@ def _quietly(make, *args: Any) -> Any:
 
 
 def _checks(result: Any, sampling: dict[str, Any]) -> dict[str, Any]:
-    """Prior sensitivity and leave-one-site-out refits, with the fit's sampler settings."""
+    """Predictive check, prior sensitivity and leave-one-out refits (the fit's settings)."""
     keys = ("draws", "tune", "chains", "random_seed")
     settings: dict[str, Any] = {k: sampling[k] for k in keys if k in sampling}
     m = result.record.model
@@ -176,10 +176,12 @@ def _checks(result: Any, sampling: dict[str, Any]) -> dict[str, Any]:
           f"one {m.site_noun} out ...", flush=True)  # fmt: skip
     t0 = time.perf_counter()
     out = {
+        "predictive": result.predictive_check(random_seed=settings.get("random_seed")),
         "sensitivity": _quietly(lambda: result.sensitivity(**settings)),
         "loo": _quietly(lambda: result.loo_sites(**settings)),
     }
     print(f"checked in {time.perf_counter() - t0:.0f} s")
+    print(out["predictive"].line())
     print(out["sensitivity"].line())
     print(out["loo"].line())
     return out

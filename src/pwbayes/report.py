@@ -21,11 +21,12 @@ import matplotlib
 import pandas as pd
 
 from ._text import plural
-from .report_checks import loo_lines, sensitivity_lines, write_check_files
+from .report_checks import loo_lines, predictive_lines, sensitivity_lines, write_check_files
 from .results import PersonResult, ResultBase, SummaryResult
 
 if TYPE_CHECKING:
     from .checks.loo import LooSites
+    from .checks.ppc import PredictiveCheck
     from .checks.sensitivity import Sensitivity
 
 __all__ = ["export_table", "write_outputs"]
@@ -57,6 +58,7 @@ def write_outputs(
     subgroup_reference: dict[str, str] | None = None,
     sensitivity: Sensitivity | None = None,
     loo: LooSites | None = None,
+    predictive: PredictiveCheck | None = None,
 ) -> dict[str, Path]:
     """Write the tables, plots, report (and the saved result) of ``result`` to ``folder``.
 
@@ -76,6 +78,8 @@ def write_outputs(
         ``prior_sensitivity.csv/png`` and ``power_scaling.csv``.
     loo : LooSites, optional
         ``result.loo_sites()``: adds a section on leaving each site out, ``loo_sites.csv/png``.
+    predictive : PredictiveCheck, optional
+        ``result.predictive_check()``: a section, ``predictive_check.csv/png``.
 
     Returns
     -------
@@ -96,13 +100,15 @@ def write_outputs(
         contrasts = result.subgroup_contrasts(reference=subgroup_reference)
         export_table(contrasts).to_csv(out["contrasts"], index=False)
     _figures(result, out, folder, title, subgroups)
-    out.update(write_check_files(folder, sensitivity, loo))
+    out.update(write_check_files(folder, sensitivity, loo, predictive))
     lines = [f"# {title or 'pwbayes: pooled effects'}", ""]
     lines += _header(result, sensitivity) + _pooled(result, eff)
     if subgroups:
         lines += _subgroups(result, eff, contrasts)
     lines += _per_site(result, eff)
     lines += ["", "![forest plot](forest.png)"]
+    if predictive is not None:
+        lines += predictive_lines(predictive)
     if sensitivity is not None:
         lines += sensitivity_lines(sensitivity)
     if loo is not None:

@@ -12,18 +12,29 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .checks.loo import LooSites
+    from .checks.ppc import PredictiveCheck
     from .checks.sensitivity import Sensitivity
 
-__all__ = ["loo_lines", "sensitivity_lines", "write_check_files"]
+__all__ = ["loo_lines", "predictive_lines", "sensitivity_lines", "write_check_files"]
 
 
 def write_check_files(
-    folder: Path, sensitivity: Sensitivity | None, loo: LooSites | None
+    folder: Path,
+    sensitivity: Sensitivity | None,
+    loo: LooSites | None,
+    predictive: PredictiveCheck | None = None,
 ) -> dict[str, Path]:
     """Write the checks' tables (CSV) and figures (PNG) into ``folder``."""
     import matplotlib.pyplot as plt
 
     out: dict[str, Path] = {}
+    if predictive is not None:
+        out["predictive"] = folder / "predictive_check.csv"
+        _with_note(predictive.rows, predictive.note).to_csv(out["predictive"], index=False)
+        out["predictive_plot"] = folder / "predictive_check.png"
+        fig = predictive.plot()
+        fig.savefig(out["predictive_plot"], dpi=110)
+        plt.close(fig)
     if sensitivity is not None:
         out["sensitivity"] = folder / "prior_sensitivity.csv"
         _with_note(sensitivity.table, sensitivity.note).to_csv(out["sensitivity"], index=False)
@@ -104,3 +115,15 @@ def loo_lines(loo: LooSites, noun: str) -> list[str]:
     ]
     lines += ["", "![each site left out](loo_sites.png)"]
     return lines
+
+
+def predictive_lines(check: PredictiveCheck) -> list[str]:
+    """Return the report's section on the posterior predictive check."""
+    lines = ["", "## Does the model reproduce the estimates", "", check.line(), "",
+             "| statistic | observed | replicated (mean) | p-value |",
+             "| --- | ---: | ---: | ---: |"]  # fmt: skip
+    lines += [
+        f"| {r.statistic} | {r.observed:.2f} | {r.replicated_mean:.2f} | {r.p_value:.2f} |"
+        for r in check.statistics.itertuples()
+    ]
+    return lines + ["", "![posterior predictive check](predictive_check.png)"]

@@ -11,6 +11,7 @@ from .base import ResultBase
 
 if TYPE_CHECKING:
     from ..checks.loo import LooSites
+    from ..checks.ppc import PredictiveCheck
     from ..checks.sensitivity import Sensitivity
     from ..priors import Prior
 
@@ -131,3 +132,26 @@ class SummaryResult(ResultBase):
 
         return sensitivity(self, priors=priors, typical=typical, draws=draws, tune=tune,
                            chains=chains, random_seed=random_seed, progress=progress)  # fmt: skip
+
+    def predictive_check(
+        self, *, interval: float = 0.9, random_seed: int | None = None
+    ) -> PredictiveCheck:
+        """Posterior predictive check: the estimates against estimates replicated from the fit.
+
+        No refit. See :func:`pwbayes.checks.ppc.predictive_check`.
+
+        Parameters
+        ----------
+        interval : float
+            Mass of the central replication interval per row.
+        random_seed : int, optional
+
+        Returns
+        -------
+        PredictiveCheck
+            ``.rows`` (per site x arm), ``.statistics`` (chi-square discrepancy and spread,
+            with posterior predictive p-values), ``.line()``, ``.plot()``.
+        """
+        from ..checks.ppc import predictive_check
+
+        return predictive_check(self, interval=interval, random_seed=random_seed)
