@@ -86,3 +86,38 @@ def exact_held_out(j: int, interval: float = 0.9) -> dict:
         "dens_high": mix(stats.norm.pdf(high, m, sd)),
         "rel_var": second / dens**2 - 1,
     }
+
+
+def exact_meta_regression(x, g_sd, tau_sd=TAU_SD):
+    """Posterior mean and SD of ``mu`` and of the moderator coefficient ``g`` (per SD of x).
+
+    ``y_j ~ Normal(mu + g z_j, sqrt(s_j^2 + tau^2))`` with ``z`` the standardised ``x``,
+    ``mu ~ Normal(0, MU_SD)``, ``g ~ Normal(0, g_sd)``: Gaussian in ``(mu, g)`` given
+    ``tau``, which is integrated on a grid.
+    """
+    z = (x - x.mean()) / x.std()
+    design = np.column_stack([np.ones_like(z), z])
+    prior_prec = np.diag([1 / MU_SD**2, 1 / g_sd**2])
+    tau = np.linspace(0.0, 80.0, 8001)
+    log_w, means, covs = [], [], []
+    for t in tau:
+        w = 1 / (S**2 + t**2)
+        prec = prior_prec + design.T @ (w[:, None] * design)
+        cov = np.linalg.inv(prec)
+        mean = cov @ (design.T @ (w * Y))
+        marginal = stats.multivariate_normal(
+            np.zeros(len(Y)), np.diag(S**2 + t**2) + design @ np.linalg.inv(prior_prec) @ design.T
+        )
+        log_w.append(marginal.logpdf(Y) + stats.halfnorm.logpdf(t, scale=tau_sd))
+        means.append(mean)
+        covs.append(cov)
+    log_w = np.array(log_w)
+    w = np.exp(log_w - log_w.max())
+    w /= w.sum()  # a fine uniform grid: sums stand for integrals
+    means, covs = np.array(means), np.array(covs)
+    out = {}
+    for k, name in enumerate(("mu", "g")):
+        m = (w * means[:, k]).sum()
+        second = (w * (covs[:, k, k] + means[:, k] ** 2)).sum()
+        out[name] = (m, np.sqrt(second - m**2))
+    return out

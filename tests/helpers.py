@@ -123,3 +123,18 @@ def fake_person_result(model, seed=0, chains=2, draws=1000, delta_loc=None):
         dims=dims,
     )
     return _quietly(model, idata, seed)
+
+
+def agree(idata, name, exact_mean, exact_sd, idx=None):
+    """Assert a posterior's mean and SD within 4 Monte Carlo SEs (+0.1% of the SD) of exact."""
+    da = idata.posterior[name] if idx is None else idata.posterior[name].isel(idx)
+    draws = da.squeeze().values  # (chain, draw)
+    mean, sd = float(draws.mean()), float(draws.std())
+    ds = az.convert_to_dataset({"x": draws})
+    mcse_mean = az.mcse(ds, method="mean")["x"].item()
+    # MCSE of the SD by the delta method (as ArviZ, whose own mcse(method="sd") trips on numpy 2)
+    sq = (draws - mean) ** 2
+    ess_sq = az.ess(az.convert_to_dataset({"x": sq}), method="mean")["x"].item()
+    mcse_sd = np.sqrt(sq.var() / ess_sq) / (2 * sd)
+    assert abs(mean - exact_mean) < 4 * mcse_mean + 1e-3 * abs(exact_sd), (name, mean, exact_mean)
+    assert abs(sd - exact_sd) < 4 * mcse_sd + 1e-3 * exact_sd, (name, sd, exact_sd)

@@ -21,6 +21,7 @@ def test_specs_are_shipped():
         "example_earn_gt_70pct_wml",
         "example_work_gt_8h_suspect_bias",
         "example_work_gt_8h_suspect_excluded",
+        "example_work_gt_8h_moderators",
         "eight_schools",
         "synthetic_person_work_gt_8h",
         "synthetic_subgroups_work_gt_8h",
@@ -34,6 +35,16 @@ def test_every_spec_builds(path):
     assert model.model is not None
     if spec["data"].get("example") == "summary_effects":
         assert "SYNTHETIC" in model.note and "SYNTHETIC" in spec["title"]
+
+
+def test_the_moderator_spec_uses_the_published_site_facts():
+    model = model_from_spec(load_spec(ROOT / "models" / "example_work_gt_8h_moderators.toml"))
+    assert model.coords["moderator"] == ["comparison_level_pct", "randomisation=before_enrolment"]
+    facts = pw.published.municipalities().set_index("municipality")
+    before = model.model_record().summary.moderators["randomisation=before_enrolment"]
+    assert before == tuple(
+        float(facts.randomisation[s] == "before_enrolment") for s in model.data.sites
+    )
 
 
 def test_suspect_specs_treat_rows_as_documented():

@@ -6,29 +6,14 @@ plus a small allowance for the grid integration.
 
 import warnings
 
-import arviz as az
 import numpy as np
 import pytest
 from exact import MU_SD, SCHOOLS, TAU_SD, S, Y, exact_eight_schools
-from helpers import COLUMNS, SCHOOL_COLUMNS, assert_converged, fit_within
+from helpers import COLUMNS, SCHOOL_COLUMNS, agree, assert_converged, fit_within
 
 import pwbayes as pw
 
 pytestmark = pytest.mark.slow
-
-
-def _agree(idata, name, exact_mean, exact_sd, idx=None):
-    da = idata.posterior[name] if idx is None else idata.posterior[name].isel(idx)
-    draws = da.squeeze().values  # (chain, draw)
-    mean, sd = float(draws.mean()), float(draws.std())
-    ds = az.convert_to_dataset({"x": draws})
-    mcse_mean = az.mcse(ds, method="mean")["x"].item()
-    # MCSE of the SD by the delta method (as ArviZ, whose own mcse(method="sd") trips on numpy 2)
-    sq = (draws - mean) ** 2
-    ess_sq = az.ess(az.convert_to_dataset({"x": sq}), method="mean")["x"].item()
-    mcse_sd = np.sqrt(sq.var() / ess_sq) / (2 * sd)
-    assert abs(mean - exact_mean) < 4 * mcse_mean + 1e-3 * abs(exact_sd), (name, mean, exact_mean)
-    assert abs(sd - exact_sd) < 4 * mcse_sd + 1e-3 * exact_sd, (name, sd, exact_sd)
 
 
 def test_eight_schools_matches_numerical_integration():
@@ -42,8 +27,8 @@ def test_eight_schools_matches_numerical_integration():
     )
     fit = fit_within(model, draws=4000, tune=1000, chains=4, random_seed=2024)
     exact = exact_eight_schools()
-    _agree(fit.idata, "mu", *exact["mu"])
-    _agree(fit.idata, "tau", *exact["tau"])
+    agree(fit.idata, "mu", *exact["mu"])
+    agree(fit.idata, "tau", *exact["tau"])
     # the grid covers the posterior: the model is not simply returning the prior
     assert exact["tau"][0] < 0.9 * TAU_SD * np.sqrt(2 / np.pi)
 
@@ -60,7 +45,7 @@ def test_no_pooling_reproduces_each_site():
     fit = fit_within(model, draws=2000, tune=1000, chains=4, random_seed=5)
     k = sd0**2 / (sd0**2 + S**2)
     for j in range(len(Y)):
-        _agree(fit.idata, "theta", Y[j] * k[j], np.sqrt(k[j]) * S[j], idx={"row": j})
+        agree(fit.idata, "theta", Y[j] * k[j], np.sqrt(k[j]) * S[j], idx={"row": j})
     eff = fit.effects()
     np.testing.assert_allclose(eff[eff.estimand == "theta"]["mean"], Y, atol=1.5)
 
@@ -75,7 +60,7 @@ def test_full_pooling_is_precision_weighted_mean():
     )
     fit = fit_within(model, draws=2000, tune=1000, chains=4, random_seed=6)
     w = 1 / S**2
-    _agree(fit.idata, "mu", (w * Y).sum() / (w.sum() + sd0**-2), (w.sum() + sd0**-2) ** -0.5)
+    agree(fit.idata, "mu", (w * Y).sum() / (w.sum() + sd0**-2), (w.sum() + sd0**-2) ** -0.5)
     # every school's theta equals the common mean
     theta = fit.idata.posterior["theta"]
     np.testing.assert_allclose(theta.std("row"), 0.0, atol=1e-9)
@@ -153,7 +138,7 @@ def test_compiled_model_reused_with_new_data():
     fit = fit_within(second, draws=2000, chains=4, random_seed=2)
     assert len(sampling._COMPILED) == n_cached  # nothing compiled again
     w = 1 / S**2
-    _agree(fit.idata, "mu", (w * (Y + 10)).sum() / (w.sum() + sd0**-2), (w.sum() + sd0**-2) ** -0.5)
+    agree(fit.idata, "mu", (w * (Y + 10)).sum() / (w.sum() + sd0**-2), (w.sum() + sd0**-2) ** -0.5)
 
 
 def test_compiled_model_reused_with_new_prior_values():
@@ -174,7 +159,7 @@ def test_compiled_model_reused_with_new_prior_values():
     assert len(sampling._COMPILED) == n_cached  # nothing compiled again
     assert fit.record.model.priors["mu"] == {"dist": "Normal", "mu": 5.0, "sigma": 2.0}
     w, w0 = 1 / S**2, 1 / 2.0**2
-    _agree(fit.idata, "mu", ((w * Y).sum() + 5 * w0) / (w.sum() + w0), (w.sum() + w0) ** -0.5)
+    agree(fit.idata, "mu", ((w * Y).sum() + 5 * w0) / (w.sum() + w0), (w.sum() + w0) ** -0.5)
 
 
 def test_leaving_a_site_out_is_fitting_without_it():
@@ -198,7 +183,7 @@ def test_leaving_a_site_out_is_fitting_without_it():
     assert len(sampling._COMPILED) == n_cached
     assert fit.record.model.summary.held_out_sites == ("A",)
     exact = exact_eight_schools(keep=SCHOOLS.school.to_numpy() != "A")
-    _agree(fit.idata, "mu", *exact["mu"])
-    _agree(fit.idata, "tau", *exact["tau"])
+    agree(fit.idata, "mu", *exact["mu"])
+    agree(fit.idata, "tau", *exact["tau"])
     with pytest.raises(pw.DataError, match="not a site"):
         model.leave_out("Z")

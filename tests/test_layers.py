@@ -40,6 +40,7 @@ DOORS = {
     ("pwbayes.results.summary", "pwbayes.checks.loo"),
     ("pwbayes.results.summary", "pwbayes.checks.sensitivity"),
     ("pwbayes.results.summary", "pwbayes.checks.ppc"),
+    ("pwbayes.results.summary", "pwbayes.plots.moderators"),
 }
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80  # code lines, docstring excluded; numba kernels are exempt

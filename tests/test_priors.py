@@ -122,3 +122,18 @@ def test_a_gamma_shape_must_be_positive_but_a_cauchy_location_may_be_zero():
     assert pw.Prior("Cauchy", alpha=0, beta=1).params["alpha"] == 0
     with pytest.raises(pw.PriorError, match="alpha=0"):
         pw.Prior("Gamma", alpha=0, beta=1)
+
+
+@pytest.mark.parametrize(
+    ("dist", "params", "median"),
+    [
+        ("HalfNormal", {"sigma": 2}, 2 * 0.6744897501960817),
+        ("HalfStudentT", {"nu": 3, "sigma": 2}, 2 * 0.7648923284627357),
+        ("Normal", {"mu": 1, "sigma": 2}, 1.0),
+        ("Exponential", {"lam": 0.5}, 2 * np.log(2)),
+    ],
+)
+def test_prior_draws_have_the_prior_median(dist, params, median):
+    draws = pw.Prior(dist, **params).draws(40000, np.random.default_rng(1))
+    # MC error of a sample median: sqrt(1/4 / n) / density at the median, well below 0.05
+    assert abs(np.median(draws) - median) < 0.05

@@ -14,6 +14,7 @@ from importlib import resources
 import pandas as pd
 
 from .data.population import simulate_participants
+from .data.published import municipalities
 from .data.synthetic import OUTCOMES, SYNTHETIC_NOTE
 from .errors import DataError
 
@@ -36,8 +37,13 @@ def summary_effects(outcome: str | None = "work_gt_8h") -> pd.DataFrame:
     pandas.DataFrame
         Columns ``outcome, municipality, arm, estimate, se, n_arm, n_comparison,
         comparison, comparison_level_pct, suspect_comparison, published_direction,
-        published_significant_90, data_source``. ``attrs["note"]`` says it is synthetic;
-        ``attrs["unit"]`` and ``attrs["site_noun"]`` name the unit and what a site is.
+        published_significant_90, data_source``, then three site-level facts that are
+        published, not synthetic, for use as moderators: ``randomisation``
+        (``"before_enrolment"`` or ``"after_enrolment"``, Box 2), ``final_month`` (the
+        month of the final measurement, Table 1) and ``participation_pct`` (participants as
+        a share of those invited, CPB 2022). ``attrs["note"]`` says the estimates are
+        synthetic; ``attrs["unit"]`` and ``attrs["site_noun"]`` name the unit and what a
+        site is.
     """
     path = resources.files("pwbayes.data").joinpath("files", SUMMARY_EFFECTS_FILE)
     with path.open("r", encoding="utf-8") as f:
@@ -46,6 +52,11 @@ def summary_effects(outcome: str | None = "work_gt_8h") -> pd.DataFrame:
         if outcome not in OUTCOMES:
             raise DataError(f"outcome={outcome!r} is not in the example; choose one of {OUTCOMES}.")
         df = df[df["outcome"] == outcome].reset_index(drop=True)
+    facts = municipalities().set_index("municipality")
+    df["randomisation"] = df["municipality"].map(facts["randomisation"])
+    df["final_month"] = df["municipality"].map(facts["final_month"]).astype(int)
+    share = 100 * facts["participants_cpb2022"] / facts["invited_cpb2022"]
+    df["participation_pct"] = df["municipality"].map(share.round(1))
     df.attrs.update(note=SYNTHETIC_NOTE, unit="percentage points", site_noun="municipality")
     return df
 

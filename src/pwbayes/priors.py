@@ -34,7 +34,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], bool]] = {
     "Uniform": (("lower", "upper"), False),
 }
 #: Variables that accept per-component priors such as ``"tau_sub[extra_hulp]"``.
-PER_COMPONENT = ("mu", "tau", "beta", "tau_sub", "tau_sub_site")
+PER_COMPONENT = ("mu", "tau", "beta", "tau_sub", "tau_sub_site", "moderator")
 #: Parameters that must be positive (Cauchy's ``alpha`` is its location).
 _SCALE_PARAMS = {"sigma", "beta", "lam", "nu"}
 
@@ -45,6 +45,7 @@ VARIABLE_DOC = {
     "beta": "each site's component effect (pooling='none')",
     "interaction": "extra effect of a combined arm beyond the sum of its components",
     "bias": "bias of a suspect comparison group, per flagged site",
+    "moderator": "change in each component's effect per SD of a site-level moderator",
     "alpha_mu": "mean of the site intercepts (person-level model)",
     "alpha_sd": "between-site SD of the intercepts (person-level model)",
     "gamma": "effect of each standardised covariate (person-level model)",
@@ -107,7 +108,26 @@ class Prior:
         """Log density at ``x`` (for power-scaling checks of the prior)."""
         from scipy import stats
 
-        p, x = self.params, np.asarray(x, dtype=float)
+        x = np.asarray(x, dtype=float)
+        if self.dist == "HalfStudentT":
+            p = self.params
+            out = np.log(2) + stats.t(p["nu"], 0, p["sigma"]).logpdf(x)
+            return np.where(x >= 0, out, -np.inf)
+        return self._frozen().logpdf(x)
+
+    def draws(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Random draws from the prior (for what a prior alone implies)."""
+        if self.dist == "HalfStudentT":
+            from scipy import stats
+
+            p = self.params
+            return np.abs(stats.t(p["nu"], 0, p["sigma"]).rvs(size=size, random_state=rng))
+        return self._frozen().rvs(size=size, random_state=rng)
+
+    def _frozen(self):
+        from scipy import stats
+
+        p = self.params
         frozen = {
             "Normal": lambda: stats.norm(p.get("mu"), p.get("sigma")),
             "StudentT": lambda: stats.t(p.get("nu"), p.get("mu"), p.get("sigma")),
@@ -118,10 +138,7 @@ class Prior:
             "Gamma": lambda: stats.gamma(p.get("alpha"), scale=1 / p["beta"]),
             "Uniform": lambda: stats.uniform(p.get("lower"), p["upper"] - p["lower"]),
         }
-        if self.dist == "HalfStudentT":
-            out = np.log(2) + stats.t(p["nu"], 0, p["sigma"]).logpdf(x)
-            return np.where(x >= 0, out, -np.inf)
-        return frozen[self.dist]().logpdf(x)
+        return frozen[self.dist]()
 
     def widened(self, factor: float) -> Prior:
         """Return the same family with its scale multiplied by ``factor`` (location kept)."""
@@ -172,7 +189,9 @@ def default_priors(se: Sequence[float]) -> dict[str, Prior]:
     dict of str to Prior
         ``mu ~ Normal(0, 2.5 s)``, ``tau ~ HalfNormal(s)``, ``beta ~ Normal(0, 2.5 s)``
         (no pooling), ``interaction ~ Normal(0, 0.5 s)`` (sceptical: combined arms
-        are assumed additive unless the data say otherwise), ``bias ~ Normal(0, s)``.
+        are assumed additive unless the data say otherwise), ``bias ~ Normal(0, s)``,
+        ``moderator ~ Normal(0, s)`` (per SD of a site-level moderator: about as large as
+        the between-site SD, so that moderators are shrunk towards explaining nothing).
     """
     s = round_sig2(float(np.median(np.asarray(se, dtype=float))))
     return {
@@ -181,6 +200,7 @@ def default_priors(se: Sequence[float]) -> dict[str, Prior]:
         "beta": Prior("Normal", mu=0.0, sigma=round_sig2(2.5 * s)),
         "interaction": Prior("Normal", mu=0.0, sigma=round_sig2(0.5 * s)),
         "bias": Prior("Normal", mu=0.0, sigma=s),
+        "moderator": Prior("Normal", mu=0.0, sigma=s),
     }
 
 

@@ -77,6 +77,8 @@ class SummarySection:
     bias_sites: tuple[str, ...]
     #: Sites whose rows were held out of the likelihood (leave-one-site-out refits).
     held_out_sites: tuple[str, ...] = ()
+    #: Site-level moderators: name -> value per site (in the order of ``sites``).
+    moderators: dict[str, tuple[float, ...]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import matplotlib
+import numpy as np
 import pandas as pd
 
 from ._text import plural
@@ -105,6 +106,7 @@ def write_outputs(
     lines += _header(result, sensitivity) + _pooled(result, eff)
     if subgroups:
         lines += _subgroups(result, eff, contrasts)
+    lines += _moderators(result)
     lines += _per_site(result, eff)
     lines += ["", "![forest plot](forest.png)"]
     if predictive is not None:
@@ -129,11 +131,49 @@ def _figures(result, out: dict, folder: Path, title, subgroups: bool) -> None:
     fig = result.plot_forest(title=title)
     fig.savefig(out["forest"], dpi=110)
     plt.close(fig)
+    if _has_moderators(result):
+        out["moderators"] = folder / "moderators.png"
+        fig = result.plot_moderators(title=title)
+        fig.savefig(out["moderators"], dpi=110)
+        plt.close(fig)
     if subgroups:
         out["subgroups"] = folder / "subgroups.png"
         fig = result.plot_subgroups()
         fig.savefig(out["subgroups"], dpi=110)
         plt.close(fig)
+
+
+def _has_moderators(result: ResultBase) -> bool:
+    s = result.record.model.summary
+    return isinstance(result, SummaryResult) and s is not None and bool(s.moderators)
+
+
+def _moderators(result: ResultBase) -> list[str]:
+    """Site-level moderators: effect per SD and per unit, and the share of tau explained."""
+    if not _has_moderators(result):
+        return []
+    assert isinstance(result, SummaryResult)
+    table = result.moderator_effects()
+    m = result.record.model
+    explained = {r["component"]: r for r in table.attrs["explained"]}
+    lines = ["", f"## What explains the differences between {plural(m.site_noun)}", "",
+             f"Change in each component's effect ({m.scale}) per SD of a {m.site_noun}-level "
+             "moderator over the fitted sites (90% HDI), and the share of the component's "
+             f"between-{m.site_noun} variance the moderators explain.", "",
+             "| component | moderator | per SD | 90% HDI | per unit | P(>0) | share explained |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for r in table.itertuples():
+        e = explained[r.component]
+        share = f"- (one {m.site_noun})"
+        if not np.isnan(e["share_mean"]):
+            share = f"{e['share_mean']:.0%} [{e['share_low']:.0%}, {e['share_high']:.0%}]; "
+            share += f"prior alone {e['prior_share_mean']:.0%}"
+        lines.append(
+            f"| {m.component_labels.get(r.component, r.component)} | {r.moderator} | "
+            f"{r.per_sd_mean:+.1f} | [{r.per_sd_low:+.1f}, {r.per_sd_high:+.1f}] | "
+            f"{r.per_unit_mean:+.2f} | {r.p_positive:.2f} | {share} |"
+        )
+    return lines + ["", "![moderators](moderators.png)"]
 
 
 def _header(result: ResultBase, sensitivity: Sensitivity | None = None) -> list[str]:

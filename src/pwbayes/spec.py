@@ -37,7 +37,7 @@ __all__ = [
 SPEC_DOCS = "docs/specs.md in the pwbayes repository (worked specs: models/*.toml)"
 
 _SUMMARY_MODEL = {"pooling", "interactions", "suspect", "suspect_action", "note", "unit",
-                  "site_noun"}  # fmt: skip
+                  "site_noun", "moderators"}  # fmt: skip
 _PERSON_MODEL = {"family", "comparison", "subgroups", "subgroup_bins", "subgroups_by_site",
                  "min_cell", "likelihood", "parameterization", "missing", "collapse", "note",
                  "unit", "site_noun"}  # fmt: skip

@@ -5,6 +5,7 @@
     y_k ~ Normal(theta_k + b_{m[k]} * suspect_k, s_k)
     theta_k = sum_c x_{a[k],c} beta_{m[k],c} (+ interaction_{a[k]} for combined arms)
     beta_{m,c} = mu_c + tau_c z_{m,c},  z ~ Normal(0, 1)          (pooling="partial")
+                 (+ sum_j gamma_{c,j} x_{m,j} with site-level moderators x, standardised)
     beta_{m,c} = mu_c                                              (pooling="full")
     beta_{m,c} ~ prior, independently                              (pooling="none")
 
@@ -23,6 +24,7 @@ import pandas as pd
 import pymc as pm
 
 from ..arms import ArmParser, default_parser
+from ..data.moderators import Moderators, site_moderators
 from ..data.validate import SummaryData, validate_summary
 from ..errors import DataError
 from ..priors import default_priors, resolve_priors
@@ -77,9 +79,14 @@ class SummaryModel(ModelBase):
         ``data.attrs["site_noun"]``, else ``"site"``.
     parser : ArmParser, optional
         Arm-label parser; defaults to the package-wide one.
+    moderators : list of str, optional
+        Site-level columns (one value per site: the comparison group's level, randomisation
+        before or after enrolment...) that may explain why effects differ between sites
+        (meta-regression; ``pooling="partial"`` only). Standardised over the sites; each
+        gets a coefficient per component with the ``moderator`` prior.
     """
 
-    CHECKED = ("mu", "tau", "z", "beta", "theta", "interaction", "bias")
+    CHECKED = ("mu", "tau", "z", "beta", "theta", "interaction", "bias", "moderator_effect")
 
     def __init__(
         self,
@@ -98,6 +105,7 @@ class SummaryModel(ModelBase):
         unit: str | None = None,
         site_noun: str | None = None,
         parser: ArmParser | None = None,
+        moderators: Sequence[str] | None = None,
     ):
         if pooling not in POOLING:
             raise DataError(f"pooling={pooling!r} is not allowed; use one of {POOLING}.")
@@ -134,6 +142,15 @@ class SummaryModel(ModelBase):
             used.append("interaction")
         if self.bias_sites:
             used.append("bias")
+        self.moderators: Moderators | None = None
+        if moderators is not None:
+            if pooling != "partial":
+                raise DataError(
+                    f"moderators need pooling='partial' (got {pooling!r}): they explain "
+                    "the differences between sites that partial pooling models."
+                )
+            self.moderators = site_moderators(data, site, moderators, self.data.sites)
+            used.append("moderator")
         self._priors = resolve_priors(
             priors, default_priors(self.data.rows["se"]), used, self.data.components
         )
@@ -199,6 +216,8 @@ class SummaryModel(ModelBase):
             coords["combined_arm"] = self.combined_arms
         if self.bias_sites:
             coords["bias_site"] = self.bias_sites
+        if self.moderators is not None:
+            coords["moderator"] = self.moderators.names
         return coords
 
     def __repr__(self) -> str:
@@ -213,6 +232,8 @@ class SummaryModel(ModelBase):
             lines.append(f"  excluded (suspect comparison): {', '.join(_row_names(d.excluded))}")
         if self.bias_sites:
             lines.append(f"  bias term (suspect comparison): {', '.join(self.bias_sites)}")
+        if self.moderators is not None:
+            lines.append(f"  site-level moderators: {', '.join(self.moderators.names)}")
         lines += [f"  tau[{c}]: {why}" for c, why in self.weak_tau.items()]
         lines.append("  priors:")
         lines += [f"    {k} ~ {v!r}" for k, v in self.priors.items()]
@@ -245,6 +266,7 @@ class SummaryModel(ModelBase):
                 excluded_rows=_rows(d.excluded),
                 bias_sites=tuple(self.bias_sites),
                 held_out_sites=tuple(self.held_out_sites),
+                moderators=_moderator_values(self.moderators),
             ),
         )
 
@@ -274,6 +296,7 @@ class SummaryModel(ModelBase):
             combined_arms=self.combined_arms if self.interactions else None,
             bias_sites=self.bias_sites,
             held_out=self._held_out,
+            moderators=self.moderators.standardised if self.moderators is not None else None,
         )
 
     def data_values(self) -> dict:
@@ -335,6 +358,12 @@ def _text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise DataError(f"{name}={value!r} must be a non-empty text, e.g. 'percentage points'.")
     return value.strip()
+
+
+def _moderator_values(moderators: Moderators | None) -> dict[str, tuple[float, ...]]:
+    if moderators is None:
+        return {}
+    return {n: tuple(map(float, moderators.values[:, j])) for j, n in enumerate(moderators.names)}
 
 
 def _row_names(rows: pd.DataFrame) -> list[str]:

@@ -27,6 +27,7 @@ def build_graph(
     combined_arms: Sequence[str] | None,
     bias_sites: Sequence[str],
     held_out: np.ndarray,
+    moderators: np.ndarray | None = None,
 ) -> pm.Model:
     """Build the summary model's graph.
 
@@ -45,6 +46,8 @@ def build_graph(
         Sites whose suspect rows carry a bias term.
     held_out : ndarray
         1 for rows whose likelihood is left out.
+    moderators : ndarray, optional
+        Standardised site-level moderators (site x moderator), with ``pooling="partial"``.
 
     Returns
     -------
@@ -59,7 +62,8 @@ def build_graph(
             mu = prior_rv("mu", priors, "mu", comps, "component", as_data=True)
             tau = prior_rv("tau", priors, "tau", comps, "component", as_data=True)
             z = pm.Normal("z", 0.0, 1.0, dims=("site", "component"))
-            beta = pm.Deterministic("beta", mu + tau * z, dims=("site", "component"))
+            site_mean = mu if moderators is None else mu + _moderation(priors, comps, moderators)
+            beta = pm.Deterministic("beta", site_mean + tau * z, dims=("site", "component"))
         elif pooling == "full":
             mu = prior_rv("mu", priors, "mu", comps, "component", as_data=True)
             beta = pm.Deterministic(
@@ -97,3 +101,14 @@ def build_graph(
         # held-out rows: their likelihood taken back out (data, so one compiled graph)
         pm.Potential("held_out_rows", -(out * pm.logp(pm.Normal.dist(mean, se), y)).sum())
     return model
+
+
+def _moderation(priors: ResolvedPriors, comps: Sequence[str], values: np.ndarray):
+    """``x_m . gamma_c`` per site and component: the moderators' part of the site effects."""
+    dist, params = priors.params("moderator", comps)
+    n = values.shape[1]  # parameters as full (component, moderator) arrays: the RV's shape
+    shaped = {k: pm.Data(f"moderator_effect_prior_{k}", np.repeat(v[:, None], n, axis=1))
+              for k, v in params.items()}  # fmt: skip
+    gamma = getattr(pm, dist)("moderator_effect", **shaped, dims=("component", "moderator"))
+    x = pm.Data("moderator_values", values, dims=("site", "moderator"))
+    return pm.math.dot(x, gamma.T)

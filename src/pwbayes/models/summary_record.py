@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from ..arms import ArmParser, normalise_label
@@ -61,6 +62,9 @@ def summary_model_from_record(record: ModelRecord, priors: Mapping | None = None
     }
     data = pd.DataFrame({names[k]: v for k, v in values.items() if k in names})
     data[flag] = [r.label in suspect or r in section.excluded_rows for r in rows]
+    site_of = {s: k for k, s in enumerate(record.sites)}
+    for name, per_site in section.moderators.items():
+        data[name] = [per_site[site_of[r.site]] if r.site in site_of else np.nan for r in rows]
     merged = dict(record.priors)
     for key in priors or {}:  # a variable's prior replaces its per-component ones as well
         merged = {k: v for k, v in merged.items() if not k.startswith(f"{key}[")}
@@ -80,6 +84,7 @@ def summary_model_from_record(record: ModelRecord, priors: Mapping | None = None
         unit=record.scale,
         site_noun=record.site_noun,
         parser=_parser(record),
+        moderators=list(section.moderators) or None,
     )
     for site in section.held_out_sites:
         model = model.leave_out(site)

@@ -7,9 +7,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError
+from ..intervals import HDI_PROB, check_interval, hdi
 from .base import ResultBase
+from .moderation import moderator_table, new_site_draws
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from ..checks.loo import LooSites
     from ..checks.ppc import PredictiveCheck
     from ..checks.sensitivity import Sensitivity
@@ -155,3 +160,72 @@ class SummaryResult(ResultBase):
         from ..checks.ppc import predictive_check
 
         return predictive_check(self, interval=interval, random_seed=random_seed)
+
+    def moderator_effects(self, hdi_prob: float = HDI_PROB) -> pd.DataFrame:
+        """Effects of the site-level moderators per component (meta-regression).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``component, moderator``, the change in the component's effect per SD of the
+            moderator over the sites (``per_sd_*``) and per unit (``per_unit_*``: for an
+            indicator, having it), ``p_positive``. ``attrs["explained"]``: per component
+            the share of its between-site variance that the moderators explain
+            (``share_mean, share_low, share_high``) and the number of sites that ran it.
+        """
+        hdi_prob = check_interval(hdi_prob)
+        effects, explained = moderator_table(self.idata.posterior, self.record.model, hdi_prob)
+        effects = self._annotate(effects, hdi_prob, "outcome")
+        effects.attrs["explained"] = explained.to_dict("records")
+        return effects
+
+    def predict_site(
+        self,
+        moderators: dict[str, float] | None = None,
+        *,
+        hdi_prob: float = HDI_PROB,
+        random_seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Effect of each component and arm in a site that did not take part.
+
+        The new-site predictive: a site effect drawn from the hierarchy, ``mu + tau * eps``,
+        plus, with moderators, their part at the new site's values.
+
+        Parameters
+        ----------
+        moderators : dict, optional
+            The new site's raw value of every moderator of the model, e.g.
+            ``{"comparison_level_pct": 35}``; default: the fitted sites' average.
+        hdi_prob : float
+        random_seed : int, optional
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``component, arm, mean, sd, hdi_low, hdi_high, p_positive`` (component rows, then
+            arm rows); ``attrs["moderators"]`` the values used.
+        """
+        hdi_prob = check_interval(hdi_prob)
+        m = self.record.model
+        if "tau" not in self.idata.posterior:
+            raise DataError("predict_site needs pooling='partial' (a hierarchy to draw from).")
+        rng = np.random.default_rng(random_seed)
+        comps, arms = new_site_draws(self.idata.posterior, m, moderators, rng)
+        rows = []
+        for draws, labels, key in ((comps, m.components, "component"), (arms, m.arms, "arm")):
+            low, high = hdi(draws, hdi_prob)
+            for j, label in enumerate(labels):
+                col = draws[:, j]
+                rows.append({"component": label if key == "component" else None,
+                             "arm": label if key == "arm" else None, "mean": col.mean(),
+                             "sd": col.std(ddof=1), "hdi_low": low[j], "hdi_high": high[j],
+                             "p_positive": (col > 0).mean()})  # fmt: skip
+        table = self._annotate(pd.DataFrame(rows), hdi_prob, "outcome")
+        table.attrs["moderators"] = dict(moderators) if moderators else "the sites' average"
+        return table
+
+    def plot_moderators(self, title: str | None = None) -> Figure:
+        """Moderator effects per component, with the share of tau they explain."""
+        from ..plots.moderators import plot_moderators
+
+        return plot_moderators(self, title=title)

@@ -1,0 +1,140 @@
+"""Site-level moderators of a summary fit: effects, share of tau explained, prediction.
+
+The model holds ``beta_{m,c} = mu_c + sum_j g_{c,j} x_{m,j} + tau_c z_{m,c}`` with the
+moderators ``x`` standardised over the fitted sites (``record.model.summary.moderators``
+keeps their raw values). The share of the between-site variance of component ``c``
+that the moderators explain is, draw by draw (Gelman & Pardoe 2006, the group level's R²),
+``V_c / (V_c + tau_c^2)`` with ``V_c`` the variance over the sites that ran ``c`` of
+``sum_j g_{c,j} x_{m,j}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..errors import DataError
+from ..intervals import HDI_PROB, hdi
+from ..record import ModelRecord
+
+__all__ = ["moderator_table", "new_site_draws", "standardised"]
+
+
+def standardised(record: ModelRecord) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Moderator names, standardised values (site x moderator), centre and scale."""
+    mods = record.summary.moderators if record.summary is not None else {}
+    if not mods:
+        return [], np.zeros((len(record.sites), 0)), np.zeros(0), np.ones(0)
+    raw = np.column_stack([np.asarray(v, dtype=float) for v in mods.values()])
+    center, scale = raw.mean(0), raw.std(0)
+    return list(mods), (raw - center) / scale, center, scale
+
+
+def moderator_table(post: xr.Dataset, record: ModelRecord, hdi_prob: float = HDI_PROB):
+    """Effects of the moderators per component, and the share of tau they explain.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``effects``: ``component, moderator, per_sd_mean, per_sd_low, per_sd_high,
+        per_unit_mean, per_unit_low, per_unit_high, p_positive``; ``explained``:
+        ``component, share_mean, share_low, share_high, prior_share_mean, sites`` (NaN for
+        a component seen in one site). ``prior_share_mean`` is what the priors alone
+        imply: with few sites, moderators "explain" much of the variance by chance.
+    """
+    names, x, _, scale = standardised(record)
+    if not names or "moderator_effect" not in post:
+        raise DataError(
+            "This fit has no site-level moderators; fit SummaryModel(..., moderators=[...])."
+        )
+    g = post["moderator_effect"].stack(sample=("chain", "draw")).transpose("sample", ...)
+    tau = post["tau"].stack(sample=("chain", "draw")).transpose("sample", ...).values
+    comps = list(g.coords["component"].values)
+    rows, shares = [], []
+    ran = {c: sorted({record.sites.index(r.site) for r in record.rows
+                      if c in record.arm_components[r.arm]}) for c in comps}  # fmt: skip
+    for k, comp in enumerate(comps):
+        per_sd = g.values[:, k, :]
+        low, high = hdi(per_sd, hdi_prob)
+        ulow, uhigh = hdi(per_sd / scale, hdi_prob)
+        for j, name in enumerate(names):
+            rows.append((comp, name, per_sd[:, j].mean(), low[j], high[j],
+                         (per_sd[:, j] / scale[j]).mean(), ulow[j], uhigh[j],
+                         (per_sd[:, j] > 0).mean()))  # fmt: skip
+        sites = ran[comp]
+        if len(sites) < 2:  # one site: there are no differences to explain
+            shares.append((comp, np.nan, np.nan, np.nan, np.nan, len(sites)))
+            continue
+        v = (x[sites] @ per_sd.T).var(axis=0)  # over the sites, per draw
+        share = v / (v + tau[:, k] ** 2)
+        s_low, s_high = hdi(share[:, None], hdi_prob)
+        prior = _prior_share(record, comp, x[sites])
+        shares.append((comp, share.mean(), s_low[0], s_high[0], prior, len(sites)))
+    effects = pd.DataFrame(rows, columns=["component", "moderator", "per_sd_mean", "per_sd_low",
+                                          "per_sd_high", "per_unit_mean", "per_unit_low",
+                                          "per_unit_high", "p_positive"])  # fmt: skip
+    names_ = ["component", "share_mean", "share_low", "share_high", "prior_share_mean", "sites"]
+    explained = pd.DataFrame(shares, columns=names_)
+    return effects, explained
+
+
+def new_site_draws(
+    post: xr.Dataset,
+    record: ModelRecord,
+    moderators: Mapping[str, float] | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draws of a new site's component and arm effects (sample x component, sample x arm).
+
+    ``moderators`` gives the new site's raw moderator values (all of the model's); None:
+    the average of the fitted sites.
+    """
+    names, _, center, scale = standardised(record)
+    if moderators is not None and not isinstance(moderators, Mapping):
+        raise DataError(f"moderators={moderators!r}: give a dict of moderator -> value.")
+    given = dict(moderators or {})
+    if given and set(given) != set(names):
+        raise DataError(
+            f"moderators={given!r}: give a value for each of the model's moderators "
+            f"{names} (and nothing else); a two-level text moderator is its indicator, e.g. "
+            "{'randomisation=before_enrolment': 1}."
+        )
+    mu = post["mu"].stack(sample=("chain", "draw")).transpose("sample", ...).values
+    tau = post["tau"].stack(sample=("chain", "draw")).transpose("sample", ...).values
+    effect = mu + tau * rng.standard_normal(mu.shape)
+    if given:
+        bad = {k: v for k, v in given.items() if not _finite(v)}
+        if bad:
+            raise DataError(f"moderators {bad!r}: values must be finite numbers.")
+        x = (np.array([given[n] for n in names], dtype=float) - center) / scale
+        g = post["moderator_effect"].stack(sample=("chain", "draw")).transpose("sample", ...)
+        effect = effect + g.values @ x
+    design = np.array(record.design(), dtype=float).reshape(len(record.arms), -1)
+    arms = effect @ design.T
+    if "interaction" in post:
+        inter = post["interaction"].stack(sample=("chain", "draw")).transpose("sample", ...)
+        for j, arm in enumerate(record.arms):
+            if arm in list(inter.coords["combined_arm"].values):
+                arms[:, j] += inter.sel(combined_arm=arm).values
+    return effect, arms
+
+
+def _finite(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return bool(np.isfinite(value))
+
+
+def _prior_share(record: ModelRecord, comp: str, x: np.ndarray, draws: int = 4000) -> float:
+    """Mean share of the between-site variance explained under the priors alone."""
+    from ..priors import Prior
+
+    priors = record.priors
+    rng = np.random.default_rng(0)  # a property of the priors: the same figure every time
+    g = Prior.from_value(priors.get(f"moderator[{comp}]", priors["moderator"]))
+    tau = Prior.from_value(priors.get(f"tau[{comp}]", priors["tau"]))
+    v = (x @ g.draws((x.shape[1], draws), rng)).var(axis=0)
+    return float(np.mean(v / (v + tau.draws(draws, rng) ** 2)))
