@@ -72,6 +72,8 @@ class LooSites:
     unit: str
     noun: str = "site"
     note: str | None = None
+    #: Rows that could not be predicted (an arm whose component only the held-out site ran).
+    skipped: tuple[str, ...] = ()
 
     @property
     def coverage(self) -> float:
@@ -87,13 +89,23 @@ class LooSites:
         """One sentence for a report."""
         rows = self.rows
         bad = int((~rows["psis_ok"]).sum())
+        psis = (
+            f"PSIS-LOO: {bad} of {len(rows)} rows with Pareto k > {PARETO_K_LIMIT} (there only "
+            "the refits are valid)."
+            if rows["pareto_k"].notna().any()
+            else "PSIS-LOO: not available for this model."
+        )
+        if self.skipped:
+            psis += (
+                f" Not predictable ({len(self.skipped)}: a component only the held-out "
+                f"{self.noun} ran): {'; '.join(self.skipped)}."
+            )
         return (
             f"Leaving each of {len(self.sites)} {plural(self.noun)} out: "
             f"{int(rows['inside'].sum())} of "
             f"{len(rows)} held-out estimates fall inside their {self.interval:.0%} predictive "
             f"interval ({self.coverage:.0%}); summed log predictive density {self.elpd:.2f}. "
-            f"PSIS-LOO: {bad} of {len(rows)} rows with Pareto k > {PARETO_K_LIMIT} "
-            "(there only the refits are valid)."
+            + psis
         )
 
     def __repr__(self) -> str:

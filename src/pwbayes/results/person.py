@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.subgroups import reference_levels
-from ..intervals import HDI_PROB, hdi
+from ..errors import PwbayesError
+from ..intervals import HDI_PROB, check_interval, hdi
 from .base import ResultBase
 
 if TYPE_CHECKING:
@@ -145,6 +146,103 @@ class PersonResult(ResultBase):
         from ..plots.subgroups import plot_subgroups
 
         return plot_subgroups(self, raw, **kwargs)
+
+    def predict_site(
+        self,
+        population: pd.DataFrame | dict,
+        *,
+        base_rate: float | None = None,
+        hdi_prob: float = HDI_PROB,
+        random_seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Effect of each component and arm in a municipality that did not take part.
+
+        A new site's effects are drawn from the hierarchy and averaged over the target
+        population (g-computation): see :mod:`pwbayes.results.person_predict`.
+
+        Parameters
+        ----------
+        population : pandas.DataFrame or dict
+            Persons with the model's covariate columns (at least ``min_cell``), or margins:
+            per covariate column ``{value: share}``, combined as if independent.
+        base_rate : float, optional
+            The municipality's share with the outcome without intervention (e.g. 0.235); by
+            default its intercept is drawn from the hierarchy as well.
+        hdi_prob : float
+        random_seed : int, optional
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``component, arm, mean, sd, hdi_low, hdi_high, p_positive`` (percentage points
+            for a binary outcome); component rows, then arm rows.
+        """
+        from .person_predict import population_cells, predict_new_site
+
+        m = self.record.model
+        if m.subgroups is not None:
+            raise PwbayesError(
+                "predict_site for a model with subgroups is not available yet; fit the model "
+                "without subgroups to predict for a new population."
+            )
+        if "tau" not in self.idata.posterior or "mu" not in self.idata.posterior:
+            raise PwbayesError("predict_site needs the pooled mu and tau of the fit.")
+        hdi_prob = check_interval(hdi_prob)
+        disclosure = self.record.disclosure
+        min_cell = disclosure.min_cell if disclosure is not None else 10
+        cells, weights = population_cells(population, m, min_cell)
+        rng = np.random.default_rng(random_seed)
+        comps, arms = predict_new_site(self.idata.posterior, m, cells, weights, base_rate, rng)
+        rows = []
+        for draws, labels, key in ((comps, m.components, "component"), (arms, m.arms, "arm")):
+            hidden = np.isnan(draws).any(axis=0)  # emptied by disclosure control
+            low, high = hdi(np.where(np.isnan(draws), 0.0, draws), hdi_prob)
+            for j, label in enumerate(labels):
+                col = draws[:, j]
+                if hidden[j]:
+                    continue
+                rows.append({"component": label if key == "component" else None,
+                             "arm": label if key == "arm" else None, "mean": col.mean(),
+                             "sd": col.std(ddof=1), "hdi_low": low[j], "hdi_high": high[j],
+                             "p_positive": (col > 0).mean()})  # fmt: skip
+        table = self._annotate(pd.DataFrame(rows), hdi_prob, "outcome")
+        table.attrs["base_rate"] = (
+            base_rate if base_rate is not None else "drawn from the hierarchy"
+        )
+        return table
+
+    def loo_sites(
+        self,
+        model: Any,
+        *,
+        interval: float = 0.9,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 2,
+        random_seed: int | None = None,
+        progress: bool = False,
+    ) -> Any:
+        """Leave each site out: refit without its persons and predict it for them.
+
+        See :func:`pwbayes.checks.loo_person.person_loo_sites`. The model is needed (a result
+        holds no persons); each refit compiles its own graph.
+
+        Parameters
+        ----------
+        model : PersonModel
+            The model this result was fitted from.
+        interval, draws, tune, chains, random_seed, progress
+            As for :meth:`pwbayes.SummaryResult.loo_sites`.
+
+        Returns
+        -------
+        LooSites
+        """
+        from ..checks.loo_person import person_loo_sites
+
+        return person_loo_sites(self, model, interval=interval, draws=draws, tune=tune,
+                                chains=chains, random_seed=random_seed,
+                                progress=progress)  # fmt: skip
 
 
 def _differences(values, refs: dict[str, str], labels: dict, hdi_prob: float) -> list[dict]:

@@ -169,6 +169,8 @@ class PersonModel(ModelBase):
         site_noun: str | None = None,
         parser: ArmParser | None = None,
     ):
+        # what the model was made from, to make it again without a site (leave-one-out)
+        self._arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         subgroups = [subgroups] if isinstance(subgroups, str) else list(subgroups)
         options.check_options(
             family=family,

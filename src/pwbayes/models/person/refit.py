@@ -1,0 +1,35 @@
+"""A person model made again from its inputs: without one site (leave-one-site-out)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from ...data.checks import site_labels
+from ...errors import DataError
+
+if TYPE_CHECKING:
+    from . import PersonModel
+
+__all__ = ["without_site"]
+
+
+def without_site(model: PersonModel, site: str) -> PersonModel:
+    """Return the model with ``site``'s persons left out (same options and priors).
+
+    Unlike the summary model's :meth:`~pwbayes.SummaryModel.leave_out`, the site is dropped
+    from the data, so the refit compiles a graph of its own.
+    """
+    from . import PersonModel
+
+    if site not in model.data.sites:
+        raise DataError(f"without_site({site!r}): not a site; sites: {model.data.sites}.")
+    if len(model.data.sites) < 3:
+        raise DataError("leaving a site out needs at least three sites (two remain to pool).")
+    arguments = dict(model._arguments)
+    data = arguments.pop("data")
+    labels = site_labels(data[arguments["site"]], arguments["site"])
+    comparison = arguments.get("comparison")
+    if isinstance(comparison, Mapping):
+        arguments["comparison"] = {k: v for k, v in comparison.items() if str(k) != site}
+    return PersonModel(data[(labels != site).to_numpy()], **arguments)

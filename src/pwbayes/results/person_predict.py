@@ -1,0 +1,223 @@
+"""Effect of the interventions in a municipality that did not take part (person model).
+
+A new site gets effects drawn from the hierarchy: an intercept ``alpha_new = alpha_mu +
+alpha_sd * e`` (or, given the municipality's base rate, the intercept that reproduces it
+for its population, draw by draw) and component effects ``beta_new = mu + tau * eps``. For a
+binary outcome the effect in percentage points is then the g-computation average over
+the target population, ``100 * mean_i [expit(b_i + shift) - expit(b_i)]`` with ``b_i =
+alpha_new + x_i gamma``: it depends on who lives there. The population is given as
+persons (rows with the model's covariate columns) or as margins (per covariate the
+shares of its values, combined as if independent).
+
+Nothing here needs the fitted persons: the posterior and the record's covariate
+standardisation suffice, so a loaded result predicts too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from itertools import product
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from ..errors import DataError, DisclosureError, quote_values
+from ..record import ModelRecord
+
+__all__ = ["population_cells", "predict_new_site", "standardised_cells"]
+
+
+def population_cells(
+    population: object, record: ModelRecord, min_cell: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised covariate cells of a target population and their weights.
+
+    Parameters
+    ----------
+    population : pandas.DataFrame or mapping
+        Persons with the model's covariate columns, or margins: per covariate column a
+        mapping value -> share (shares of a column add up to 1), e.g.
+        ``{"basic_qualification": {True: 0.45, False: 0.55}, "age": {25: 0.3, 40: 0.4,
+        55: 0.3}}``.
+    record : ModelRecord
+    min_cell : int
+        Fewest persons a prediction may rest on (disclosure control).
+
+    Returns
+    -------
+    (cells, weights)
+        ``cells`` (cell x covariate, standardised as in the fit) and ``weights`` (sum 1).
+    """
+    person = record.person
+    assert person is not None
+    columns = list(person.covariate_columns)
+    if isinstance(population, pd.DataFrame):
+        frame, weights = _persons(population, columns, min_cell)
+    elif isinstance(population, Mapping):
+        frame, weights = _margins(population, columns)
+    else:
+        raise DataError(
+            f"population={type(population).__name__}: give persons (a DataFrame with the "
+            f"columns {columns}) or margins (a dict: column -> {{value: share}})."
+        )
+    if not columns:
+        return np.zeros((1, 0)), np.ones(1)
+    x, _ = _encode(frame, columns, list(person.covariates))
+    return standardised_cells(x, weights, record)
+
+
+def standardised_cells(
+    x: np.ndarray, weights: np.ndarray, record: ModelRecord
+) -> tuple[np.ndarray, np.ndarray]:
+    """Collapse encoded (unstandardised) covariate rows to cells, standardised as the fit.
+
+    Returns
+    -------
+    (cells, weights)
+        Weights sum to 1.
+    """
+    person = record.person
+    assert person is not None
+    names = list(person.covariates)
+    mean = np.array([np.nan if v is None else v for v in person.covariate_mean], dtype=float)
+    sd = np.array([np.nan if v is None else v for v in person.covariate_sd], dtype=float)
+    if np.isnan(mean).any() or np.isnan(sd).any():
+        hidden = [n for n, m in zip(names, mean, strict=True) if np.isnan(m)]
+        raise DisclosureError(
+            f"the fit hides the standardisation of covariate(s) {hidden} (a value held by "
+            "fewer than min_cell persons): their effect was removed, so no population can be "
+            "predicted with them. Refit without these covariates."
+        )
+    keys, inverse = np.unique(x, axis=0, return_inverse=True)
+    w = np.bincount(inverse.ravel(), weights=weights)
+    return (keys - mean) / sd, w / w.sum()
+
+
+def _persons(population: pd.DataFrame, columns: list[str], min_cell: int):
+    missing = [c for c in columns if c not in population.columns]
+    if missing:
+        raise DataError(
+            f"population lacks the covariate column(s) {missing} of the fit; it has "
+            f"{list(map(str, population.columns))}."
+        )
+    if len(population) < min_cell:
+        raise DisclosureError(
+            f"population holds {'fewer than ' + str(min_cell)} persons: a prediction for it "
+            f"would rest on fewer than min_cell={min_cell}. Give at least {min_cell}, or margins."
+        )
+    frame = population[columns]
+    if frame.isna().any().any():
+        bad = [c for c in columns if frame[c].isna().any()]
+        raise DataError(f"population has missing values in {bad}; drop or fill them first.")
+    return frame, np.ones(len(frame))
+
+
+def _margins(margins: Mapping, columns: list[str]):
+    unknown = sorted(set(map(str, margins)) - set(columns))
+    missing = [c for c in columns if c not in margins]
+    if unknown or missing:
+        raise DataError(
+            f"margins must give every covariate of the fit ({columns}) and nothing else; "
+            f"missing {missing}, unknown {unknown}."
+        )
+    per_column = []
+    for col in columns:
+        shares = margins[col]
+        if not isinstance(shares, Mapping) or not shares:
+            raise DataError(
+                f"margins[{col!r}] = {shares!r}: give value -> share, e.g. {{True: 0.4, False: "
+                "0.6}."
+            )
+        values = np.array(list(shares.values()), dtype=float)
+        if (values < 0).any() or abs(values.sum() - 1) > 1e-6:
+            raise DataError(
+                f"margins[{col!r}]: shares must be at least 0 and add up to 1; they add up to "
+                f"{values.sum():.6g}."
+            )
+        per_column.append(list(shares.items()))
+    rows = list(product(*per_column))
+    frame = pd.DataFrame([[v for v, _ in r] for r in rows], columns=columns)
+    weights = np.array([np.prod([s for _, s in r]) for r in rows])
+    return frame, weights
+
+
+def _encode(frame: pd.DataFrame, columns: list[str], names: list[str]) -> tuple[np.ndarray, list]:
+    """Encode as the fit did: numbers as they are, categories as indicators of its levels."""
+    for col in columns:  # a category's values: the fit's levels and its (one) reference level
+        levels = {n[len(col) + 1 : -1] for n in names if n.startswith(col + "[")}
+        unseen = sorted(set(frame[col].astype(str)) - levels)
+        if levels and len(unseen) > 1:
+            raise DataError(
+                f"population column {col!r} has values {quote_values(unseen)} the fit did not "
+                f"see; its levels are {sorted(levels)} and one reference level."
+            )
+    blocks = []
+    for name in names:
+        col, bracket, level = name.partition("[")
+        if bracket:
+            blocks.append((frame[col].astype(str) == level[:-1]).to_numpy(float))
+            continue
+        values = frame[col]
+        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+            raise DataError(
+                f"population column {col!r} must hold numbers or booleans, as in the fit; got "
+                f"{quote_values(pd.unique(values))}."
+            )
+        blocks.append(values.astype(float).to_numpy())
+    return np.column_stack(blocks), names
+
+
+def predict_new_site(
+    post,
+    record: ModelRecord,
+    cells: np.ndarray,
+    weights: np.ndarray,
+    base_rate: float | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draws of a new site's effect per component and arm (percentage points if binary)."""
+
+    def flat(name: str) -> np.ndarray:
+        values = post[name].values
+        return values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])
+
+    mu, tau = flat("mu"), flat("tau")
+    beta = mu + tau * rng.standard_normal(mu.shape)
+    design = np.array(record.design(), dtype=float).reshape(len(record.arms), -1)
+    shifts = np.concatenate([beta, beta @ design.T], axis=1)
+    person = record.person
+    assert person is not None
+    if person.family != "bernoulli":
+        return shifts[:, : mu.shape[1]], shifts[:, mu.shape[1] :]
+    gamma = flat("gamma") if "gamma" in post else np.zeros((len(mu), 0))
+    lin = gamma @ cells.T  # (draw, cell)
+    if base_rate is None:
+        alpha = flat("alpha_mu") + flat("alpha_sd") * rng.standard_normal(len(mu))
+    else:
+        alpha = _intercept_for(base_rate, lin, weights)
+    b = alpha[:, None] + lin
+    p0 = special.expit(b) @ weights
+    effects = np.stack(
+        [special.expit(b + shifts[:, [j]]) @ weights - p0 for j in range(shifts.shape[1])],
+        axis=1,
+    )
+    effects *= 100
+    return effects[:, : mu.shape[1]], effects[:, mu.shape[1] :]
+
+
+def _intercept_for(rate: float, lin: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per draw the intercept whose population-average comparison rate is ``rate``."""
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < 1:
+        raise DataError(
+            f"base_rate={rate!r} must be a share between 0 and 1 (e.g. 0.235 for 23.5% working "
+            "more than 8 hours a week in the comparison group)."
+        )
+    low = np.full(len(lin), -30.0)
+    high = np.full(len(lin), 30.0)
+    for _ in range(60):  # bisection: the average rate increases with the intercept
+        mid = (low + high) / 2
+        above = special.expit(mid[:, None] + lin) @ weights > rate
+        high = np.where(above, mid, high)
+        low = np.where(above, low, mid)
+    return (low + high) / 2

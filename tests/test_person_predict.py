@@ -1,0 +1,137 @@
+"""A person model's prediction for a municipality that did not take part (fake posteriors)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import fake_person_result
+from scipy import special
+
+import pwbayes as pw
+from pwbayes.results.person_predict import _intercept_for
+
+COLUMNS = {"site": "municipality", "arm": "arm", "outcome": "work_gt_8h"}
+
+
+@pytest.fixture(scope="module")
+def people():
+    return pw.examples.simulate_participants(random_seed=4, size=0.3).data
+
+
+@pytest.fixture(scope="module")
+def fit(people):
+    model = pw.PersonModel(people, **COLUMNS, covariates=["age", "basic_qualification"],
+                           comparison={"Groningen": "reference"})  # fmt: skip
+    return fake_person_result(model)
+
+
+@pytest.fixture(scope="module")
+def plain_fit(people):
+    model = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"})
+    return fake_person_result(model)
+
+
+def test_without_covariates_the_effect_is_the_shifted_base_rate(plain_fit):
+    """No covariates, a known base rate: 100 (expit(logit(r) + mu + tau eps) - r), per draw."""
+    rate, seed = 0.235, 7
+    table = plain_fit.predict_site(pd.DataFrame(index=range(20)), base_rate=rate,
+                                   random_seed=seed)  # fmt: skip
+    post = plain_fit.idata.posterior
+    mu = post["mu"].values.reshape(-1, post.sizes["component"])
+    tau = post["tau"].values.reshape(mu.shape)
+    beta = mu + tau * np.random.default_rng(seed).standard_normal(mu.shape)
+    expected = 100 * (special.expit(special.logit(rate) + beta) - rate)
+    comps = table[table.component.notna()].set_index("component")
+    np.testing.assert_allclose(comps["mean"], expected.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(comps["sd"], expected.std(0, ddof=1), rtol=1e-6)
+    arms = table[table.arm.notna()].set_index("arm")
+    design = np.array(plain_fit.record.model.design())
+    arm_effect = 100 * (special.expit(special.logit(rate) + beta @ design.T) - rate)
+    np.testing.assert_allclose(arms["mean"], arm_effect.mean(0), rtol=1e-6)
+    assert table.attrs["base_rate"] == rate and table.attrs["scale"] == "percentage points"
+
+
+def test_margins_and_persons_give_the_same_prediction(fit):
+    margins = {"age": {25: 0.25, 40: 0.5, 55: 0.25}, "basic_qualification": {True: 0.4, False: 0.6}}
+    # persons whose covariates are independent with exactly these shares: 20 x the grid
+    rows = [(a, q) for a, sa in ((25, 5), (40, 10), (55, 5)) for q, sq in ((True, 2), (False, 3))
+            for _ in range(sa * sq)]  # fmt: skip
+    persons = pd.DataFrame(rows, columns=["age", "basic_qualification"])
+    a = fit.predict_site(margins, random_seed=3)
+    b = fit.predict_site(persons, random_seed=3)
+    np.testing.assert_allclose(a["mean"], b["mean"], rtol=1e-10)
+    np.testing.assert_allclose(a["hdi_high"], b["hdi_high"], rtol=1e-10)
+    # who lives there matters: a population without a basic qualification differs
+    other = fit.predict_site({**margins, "basic_qualification": {False: 1.0}}, random_seed=3)
+    assert not np.allclose(other["mean"], a["mean"])
+
+
+def test_the_intercept_reproduces_the_base_rate():
+    rng = np.random.default_rng(1)
+    lin = rng.normal(0, 1, (50, 30))
+    weights = rng.uniform(size=30)
+    weights /= weights.sum()
+    alpha = _intercept_for(0.3, lin, weights)
+    np.testing.assert_allclose(special.expit(alpha[:, None] + lin) @ weights, 0.3, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("population", "error", "message"),
+    [
+        (pd.DataFrame({"age": [30] * 20}), pw.DataError, r"lacks the covariate column"),
+        (pd.DataFrame({"age": [30] * 5, "basic_qualification": [True] * 5}), pw.DisclosureError,
+         "fewer than 10"),
+        ({"age": {30: 1.0}}, pw.DataError, "missing \\['basic_qualification'\\]"),
+        ({"age": {30: 0.5}, "basic_qualification": {True: 1.0}}, pw.DataError, "add up to 1"),
+        ("Amsterdam", pw.DataError, "give persons"),
+        (pd.DataFrame({"age": ["x"] * 20, "basic_qualification": [True] * 20}), pw.DataError,
+         "numbers or booleans"),
+    ],
+)  # fmt: skip
+def test_bad_populations_are_refused(fit, population, error, message):
+    with pytest.raises(error, match=message):
+        fit.predict_site(population)
+
+
+def test_a_bad_base_rate_and_a_subgroup_model_are_refused(fit, people):
+    persons = people[people.municipality == "Utrecht"]
+    with pytest.raises(pw.DataError, match="between 0 and 1"):
+        fit.predict_site(persons, base_rate=23.5)
+    model = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"},
+                           subgroups=["basic_qualification"])  # fmt: skip
+    with pytest.raises(pw.PwbayesError, match="subgroups is not available yet"):
+        fake_person_result(model).predict_site(persons)
+
+
+def test_person_loo_refits_without_each_site_and_predicts_it(people, monkeypatch):
+    """The leave-one-out pipeline, with fake posteriors in place of the refits."""
+    from pwbayes.models.person import PersonModel
+
+    model = pw.PersonModel(people, **COLUMNS, covariates=["age"],
+                           comparison={"Groningen": "reference"})  # fmt: skip
+    fit = fake_person_result(model)
+    seen = []
+
+    def fake_fit(self, **settings):
+        seen.append((list(self.data.sites), self.data.comparison))
+        return fake_person_result(self, seed=len(seen))
+
+    monkeypatch.setattr(PersonModel, "fit", fake_fit)
+    loo = fit.loo_sites(model, random_seed=1)
+    sites = model.data.sites
+    assert [s for s, _ in seen] == [[x for x in sites if x != s] for s in sites]
+    assert all("Groningen" not in s or c.get("Groningen") == "reference" for s, c in seen)
+    own = [r for r in fit.record.model.rows if r.estimate is not None]
+    # every site x arm with its own estimate, but those of an arm no other site ran
+    assert len(loo.rows) + len(loo.skipped) == len(own)
+    assert "Deventer: Zelf in Actie + Werken Loont + App" in loo.skipped
+    assert "Not predictable" in loo.line() and "not available" in loo.line()
+    # Tilburg's arms both hold Werkbonus, which no other site ran
+    assert set(loo.rows.site) == set(sites) - {"Tilburg"}
+    assert sum(s.startswith("Tilburg") for s in loo.skipped) == 2
+    inside = (loo.rows.estimate >= loo.rows.pred_low) & (loo.rows.estimate <= loo.rows.pred_high)
+    assert (loo.rows.inside == inside).all()
+    assert loo.rows.pareto_k.isna().all() and not loo.rows.psis_ok.any()
+    assert len(loo.sites) == len(sites) and np.isfinite(loo.elpd)
+    with pytest.raises(pw.DataError, match="the PersonModel this result was fitted from"):
+        fit.loo_sites(pw.PersonModel(people[people.municipality != "Utrecht"], **COLUMNS,
+                                     comparison={"Groningen": "reference"}))  # fmt: skip
