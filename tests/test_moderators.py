@@ -149,3 +149,16 @@ def test_new_site_intervals_cover_the_truth_in_synthetic_worlds():
         warnings.simplefilter("ignore", pw.ConvergenceWarning)  # counted by the benchmark
         hits = [bench.covered(seed, moderated)[0] for seed in range(12) for moderated in (0, 1)]
     assert sum(hits) >= 17, hits
+
+
+def test_moderators_read_sites_as_the_model_does(example_data):
+    """Numeric site codes (5.0 is site "5"): the moderator values follow the model's sites."""
+    data = example_data.copy()
+    codes = {s: float(k + 1) for k, s in enumerate(pd.unique(data.municipality))}
+    data["code"] = data.municipality.map(codes)
+    model = pw.SummaryModel(data, site="code", arm="arm", estimate="estimate", se="se",
+                            moderators=["comparison_level_pct"])  # fmt: skip
+    assert model.data.sites[:2] == ["1", "2"]
+    level = data.groupby("code").comparison_level_pct.first()
+    np.testing.assert_array_equal(model.moderators.values[:, 0],
+                                  [level[float(s)] for s in model.data.sites])  # fmt: skip

@@ -24,19 +24,32 @@ def test_calibrated_priors_have_the_stated_medians(example_model):
     assert typical == pytest.approx(np.sqrt(np.mean(means**2)))
     alt = tau_alternatives(fit.record.model, typical)
     fitted = pw.Prior.from_value(fit.record.model.priors["tau"])
-    assert alt["half as wide"][0].params["sigma"] == pytest.approx(fitted.params["sigma"] / 2)
-    assert alt["twice as wide"][0].params["sigma"] == pytest.approx(fitted.params["sigma"] * 2)
+    half, twice = alt["half as wide"][0]["tau"], alt["twice as wide"][0]["tau"]
+    assert half.params["sigma"] == pytest.approx(fitted.params["sigma"] / 2)
+    assert twice.params["sigma"] == pytest.approx(fitted.params["sigma"] * 2)
     for name, ratio in (("spread = effect", 1), ("spread = 3 x effect", 3)):
-        prior, source = alt[name]
-        median = stats.halfnorm.median(scale=prior.params["sigma"])
+        priors, source = alt[name]
+        median = stats.halfnorm.median(scale=priors["tau"].params["sigma"])
         assert median == pytest.approx(ratio * typical, rel=1e-3)
         assert "(202" in source  # cites its source
 
 
 def test_null_effects_still_give_a_usable_prior(example_model):
+    """Pooled effects all but zero: the unit is a tenth of the median SE, not zero."""
     fit = fake_result(example_model, mu_loc=np.zeros(6))
     se = np.median([r.se for r in fit.record.model.rows])
-    assert typical_effect(fit) >= 0.1 * se
+    means = fit.idata.posterior["mu"].mean(("chain", "draw")).values
+    assert np.sqrt(np.mean(means**2)) < 0.1 * se  # the fake posterior's means are near zero
+    assert typical_effect(fit) == pytest.approx(0.1 * se)
+
+
+def test_per_component_tau_priors_are_scaled_too(example_data):
+    own = {"tau[extra_hulp]": pw.Prior("HalfNormal", sigma=1.0)}
+    model = pw.SummaryModel(example_data, **COLUMNS, priors=own)
+    alt = tau_alternatives(fake_result(model).record.model, 2.0)
+    assert alt["half as wide"][0]["tau[extra_hulp]"] == pw.Prior("HalfNormal", sigma=0.5)
+    assert alt["twice as wide"][0]["tau[extra_hulp]"] == pw.Prior("HalfNormal", sigma=2.0)
+    assert set(alt["spread = effect"][0]) == {"tau"}  # replaces the per-component ones
 
 
 def _fake_sensitivity():

@@ -74,6 +74,8 @@ class LooSites:
     note: str | None = None
     #: Rows that could not be predicted (an arm whose component only the held-out site ran).
     skipped: tuple[str, ...] = ()
+    #: Sites whose refits had convergence problems (their predictions are kept).
+    problems: tuple[str, ...] = ()
 
     @property
     def coverage(self) -> float:
@@ -95,6 +97,8 @@ class LooSites:
             if rows["pareto_k"].notna().any()
             else "PSIS-LOO: not available for this model."
         )
+        if self.problems:
+            psis += f" Refits with convergence problems: {', '.join(self.problems)}."
         if self.skipped:
             psis += (
                 f" Not predictable ({len(self.skipped)}: a component only the held-out "
@@ -189,7 +193,8 @@ def loo_sites(
          for (r, lpd), site in zip(parts, record.sites, strict=True)],
         columns=["site", "rows", "lpd", "inside"],
     )  # fmt: skip
-    return LooSites(rows, sites, interval, record.scale, record.site_noun, record.note)
+    return LooSites(rows, sites, interval, record.scale, record.site_noun, record.note,
+                    problems=tuple(problems))  # fmt: skip
 
 
 def expected_estimates(result: SummaryResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

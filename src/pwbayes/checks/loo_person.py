@@ -57,35 +57,44 @@ def person_loo_sites(
         As the summary model's; the PSIS columns are empty (no per-row likelihood).
     """
     from ..models.person.refit import without_site
-    from ..results.person_predict import predict_new_site, standardised_cells
 
     interval = check_interval(interval)
     m = result.record.model
-    if list(m.sites) != list(model.data.sites) or m.kind != "PersonModel":
-        raise DataError("loo_sites(model): give the PersonModel this result was fitted from.")
-    d, rng = model.data, np.random.default_rng(random_seed)
-    parts, problems = [], []
+    if m.kind != "PersonModel" or list(m.sites) != list(model.data.sites):
+        raise DataError(
+            "loo_sites(model): give the PersonModel this result was fitted from; the result's "
+            f"sites are {list(m.sites)}, the model's {list(model.data.sites)}."
+        )
+    if m.subgroups is not None:
+        raise DataError(
+            "loo_sites for a person model with subgroups is not available yet (its prediction "
+            "for a new site would leave out the subgroup terms); fit without subgroups."
+        )
+    rng = np.random.default_rng(random_seed)
+    parts, problems, skipped = [], [], []
     for k, site in enumerate(m.sites):
+        own = [r for r in m.rows if r.site == site and r.estimate is not None and r.se is not None]
+        rate = _comparison_rate(model, site)
+        why = _unpredictable(own, rate, model)
+        if why:  # decided before refitting, from released figures and counts only
+            skipped += [f"{r.label} ({why})" for r in own]
+            continue
         if progress:
             print(f"pwbayes loo: refit {k + 1}/{len(m.sites)} without {site}", flush=True)
-        s = d.sites.index(site)
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
+            warnings.simplefilter("always")
             refit = without_site(model, site).fit(
                 draws=draws, tune=tune, chains=chains, progress=False,
                 random_seed=None if random_seed is None else random_seed + k,
             )  # fmt: skip
         problems += [site] * any(issubclass(w.category, ConvergenceWarning) for w in caught)
-        persons = (d.site_index == s) & d.participant
-        x_raw = d.x[persons] * d.covariate_sd + d.covariate_mean
-        cells, weights = standardised_cells(x_raw, np.ones(int(persons.sum())), refit.record.model)
-        comparison = (d.site_index == s) & (d.arm_index == -1)
-        rate = float(d.y[comparison].mean()) if model.family == "bernoulli" else None
-        _, arms = predict_new_site(refit.idata.posterior, refit.record.model, cells, weights,
-                                   rate, rng)  # fmt: skip
-        arm_of = {a: j for j, a in enumerate(refit.record.model.arms)}
-        chains_ = refit.idata.posterior.sizes["chain"]
-        parts.append(_rows(m, site, arms, arm_of, interval, rng, chains_))
+        for w in caught:
+            if not issubclass(w.category, ConvergenceWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        rows, lost = _predict(refit, model, site, own, rate, interval, rng)
+        skipped += lost
+        if rows is not None:
+            parts.append(rows)
     if problems:
         warnings.warn(
             f"the refits without {', '.join(problems)} had convergence problems; their "
@@ -93,25 +102,75 @@ def person_loo_sites(
             ConvergenceWarning,
             stacklevel=2,
         )
-    rows = pd.concat([p[0] for p in parts], ignore_index=True)
+    rows = pd.concat([p[0] for p in parts], ignore_index=True) if parts else _EMPTY.copy()
     for col in ("elpd_psis", "pareto_k"):
         rows[col] = np.nan
     rows["psis_ok"] = False
-    sites = pd.DataFrame([(site, len(r), lpd, bool(r["inside"].all()) if len(r) else True)
-                          for (r, lpd), site in zip(parts, m.sites, strict=True)],
+    sites = pd.DataFrame([(r.site.iloc[0], len(r), lpd, bool(r.inside.all())) for r, lpd in parts],
                          columns=["site", "rows", "lpd", "inside"])  # fmt: skip
-    known = set(zip(rows["site"], rows["arm"], strict=True))
-    skipped = tuple(r.label for r in m.rows
-                    if r.estimate is not None and (r.site, r.arm) not in known)  # fmt: skip
-    return LooSites(rows, sites, interval, m.scale, m.site_noun, m.note, skipped)
+    return LooSites(rows, sites, interval, m.scale, m.site_noun, m.note, tuple(skipped),
+                    tuple(problems))  # fmt: skip
 
 
-def _rows(m, site, arms, arm_of, interval, rng, chains) -> tuple[pd.DataFrame, float]:
-    """Return the held-out site's rows (with an estimate, of an arm the refit knows)."""
-    own = [r for r in m.rows if r.site == site and r.estimate is not None and r.se is not None
-           and r.arm in arm_of]  # fmt: skip
+_EMPTY = pd.DataFrame(columns=["site", "arm", "estimate", "se", "pred_mean", "pred_low",
+                               "pred_high", "inside", "lpd", "ess", "effect_mean",
+                               "effect_low", "effect_high"])  # fmt: skip
+
+
+def _comparison_rate(model: PersonModel, site: str) -> tuple[float | None, int]:
+    """Return the held-out site's comparison-group rate (binary outcomes) and its size."""
+    d = model.data
+    rows = (d.site_index == d.sites.index(site)) & (d.arm_index == -1)
+    if model.family != "bernoulli" or not rows.any():
+        return None, int(rows.sum())
+    return float(d.y[rows].mean()), int(rows.sum())
+
+
+def _unpredictable(own: list, rate: tuple[float | None, int], model: PersonModel) -> str:
+    """Why the site cannot be checked (never a figure of it), or ''."""
     if not own:
-        return pd.DataFrame(), 0.0
+        return "no released estimate"
+    value, n = rate
+    if model.family == "bernoulli" and (n < model.min_cell or value is None or not 0 < value < 1):
+        return "its comparison group gives no usable rate"
+    return ""
+
+
+def _predict(refit, model: PersonModel, site: str, own: list, rate, interval, rng):
+    """Predict the held-out site's rows from the refit; rows that cannot be, with why."""
+    from ..results.person_predict import predict_new_site, standardised_cells
+
+    d, r = model.data, refit.record.model
+    known = set(r.components)
+    arms = {row.arm: d.arm_components[row.arm] for row in own}
+    lost = [f"{row.label} (a component only this {r.site_noun} ran)" for row in own
+            if not set(arms[row.arm]) <= known]  # fmt: skip
+    own = [row for row in own if set(arms[row.arm]) <= known]
+    s = d.sites.index(site)
+    full = list(d.covariates)
+    names = list(r.person.covariates) if r.person is not None else []
+    x_all = d.x * d.covariate_sd + d.covariate_mean if full else d.x
+    absent = [j for j, n in enumerate(full) if n not in names]
+    if absent and (x_all[d.site_index == s][:, absent] != 0).any():
+        return None, lost + [f"{row.label} (a covariate level only this {r.site_noun} has)"
+                             for row in own]  # fmt: skip
+    if not own:
+        return None, lost
+    x = x_all[:, [full.index(n) for n in names]]
+    people = (d.site_index == s) & d.participant
+    comparison = (d.site_index == s) & (d.arm_index == -1)
+    cells = standardised_cells(x[people], np.ones(int(people.sum())), r)
+    base = standardised_cells(x[comparison], np.ones(int(comparison.sum())), r)
+    wanted = {row.arm: tuple(c for c in arms[row.arm]) for row in own}
+    _, effect = predict_new_site(refit.idata.posterior, r, *cells, rate[0], rng,
+                                 arm_components=wanted, rate_cells=base)  # fmt: skip
+    order = {a: j for j, a in enumerate(wanted)}
+    chains = refit.idata.posterior.sizes["chain"]
+    return _rows(site, own, effect, order, interval, rng, chains), lost
+
+
+def _rows(site, own, arms, arm_of, interval, rng, chains) -> tuple[pd.DataFrame, float]:
+    """Return the held-out site's rows and their joint log predictive density."""
     effect = np.column_stack([arms[:, arm_of[r.arm]] for r in own])
     y = np.array([r.estimate for r in own])
     se = np.array([r.se for r in own])

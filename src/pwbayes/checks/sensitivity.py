@@ -88,6 +88,8 @@ class Sensitivity:
     weak_tau: dict
     labels: dict
     note: str | None = None
+    #: Priors whose refits had convergence problems (their rows are kept).
+    problems: tuple[str, ...] = ()
 
     def largest_shift(self, component: str | None = None) -> pd.Series:
         """Return the row of ``mu`` that moves most (in posterior SDs) under another prior."""
@@ -106,7 +108,9 @@ class Sensitivity:
             f"Under {self.table.prior.nunique() - 1} other priors for tau the pooled effects "
             f"move by at most {abs(top['shift']):.2f} posterior SDs ({top.component} under "
             f"'{top.prior}': {top['mean']:+.2f} {self.unit}){what}.{self.weak_line()}"
-        )
+            + (f" Refits with convergence problems: {', '.join(self.problems)}." if self.problems
+               else "")
+        )  # fmt: skip
 
     def weak_line(self) -> str:
         """How far the pooled effect moves where tau rests on its prior ('' if nowhere)."""
@@ -147,22 +151,36 @@ def typical_effect(result: SummaryResult) -> float:
     return max(float(np.sqrt(np.nanmean(means**2))), floor)
 
 
-def tau_alternatives(record: ModelRecord, typical: float) -> dict[str, tuple[Prior, str]]:
-    """Priors for ``tau`` to refit under: name -> (prior, where it comes from)."""
-    fitted = Prior.from_value(record.priors["tau"])
+def tau_alternatives(record: ModelRecord, typical: float) -> dict[str, tuple[dict, str]]:
+    """Priors for ``tau`` to refit under: name -> (priors, where they come from).
+
+    ``priors`` maps ``"tau"`` (and, where the fit had them, ``"tau[component]"``) to a
+    :class:`~pwbayes.Prior`: halving and doubling scale every component's own prior.
+    """
+    own = {k: Prior.from_value(v) for k, v in record.priors.items()
+           if k == "tau" or k.startswith("tau[")}  # fmt: skip
     calibrated = typical / _HALF_NORMAL_MEDIAN
     return {
-        "half as wide": (fitted.widened(0.5), "the fitted prior's scale halved"),
-        "twice as wide": (fitted.widened(2.0), "the fitted prior's scale doubled"),
+        "half as wide": ({k: p.widened(0.5) for k, p in own.items()},
+                         "the fitted prior's scale halved"),
+        "twice as wide": ({k: p.widened(2.0) for k, p in own.items()},
+                          "the fitted prior's scale doubled"),
         "spread = effect": (
-            Prior("HalfNormal", sigma=round(calibrated, 3)),
+            {"tau": Prior("HalfNormal", sigma=round(calibrated, 3))},
             "Vivalt (2020): effects vary between settings about as much as their size",
         ),
         "spread = 3 x effect": (
-            Prior("HalfNormal", sigma=round(3 * calibrated, 3)),
+            {"tau": Prior("HalfNormal", sigma=round(3 * calibrated, 3))},
             "de Chaisemartin & Deeb (2024): SD across job-placement agencies > 3x the mean",
         ),
-    }
+    }  # fmt: skip
+
+
+def _text(priors: dict) -> str:
+    """``HalfNormal(sigma=3.6)``, with per-component priors after it."""
+    base = repr(Prior.from_value(priors["tau"]))
+    extra = [f"{k} ~ {Prior.from_value(v)!r}" for k, v in priors.items() if k != "tau"]
+    return base + (f" ({'; '.join(extra)})" if extra else "")
 
 
 def sensitivity(
@@ -209,13 +227,14 @@ def sensitivity(
     elif isinstance(typical, bool) or not isinstance(typical, int | float) or not typical > 0:
         raise DataError(f"typical={typical!r} must be a positive number ({record.scale}).")
     chosen = tau_alternatives(record, typical) if priors is None else _named(priors)
-    fitted = Prior.from_value(record.priors["tau"])
-    tables = [_effects(result, _FITTED, fitted, "the fit's own prior")]
+    fitted = {k: v for k, v in record.priors.items() if k == "tau" or k.startswith("tau[")}
+    tables = [_effects(result, _FITTED, _text(fitted), "the fit's own prior")]
     problems = []
-    for k, (name, (prior, source)) in enumerate(chosen.items()):
+    for k, (name, (priors_, source)) in enumerate(chosen.items()):
         if progress:
-            print(f"pwbayes sensitivity: refit {k + 1}/{len(chosen)}: tau ~ {prior!r}", flush=True)
-        model = summary_model_from_record(record, priors={"tau": prior})
+            print(f"pwbayes sensitivity: refit {k + 1}/{len(chosen)}: tau ~ {_text(priors_)}",
+                  flush=True)  # fmt: skip
+        model = summary_model_from_record(record, priors=priors_)
         seed = None if random_seed is None else random_seed + k
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
@@ -225,7 +244,7 @@ def sensitivity(
         for w in caught:
             if not issubclass(w.category, ConvergenceWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        tables.append(_effects(refit, name, prior, source))
+        tables.append(_effects(refit, name, _text(priors_), source))
     if problems:
         warnings.warn(
             f"the refits under {', '.join(map(repr, problems))} had convergence problems; "
@@ -241,25 +260,25 @@ def sensitivity(
     ].reindex(key).to_numpy()
     return Sensitivity(table, power_scaling(result), float(typical), record.scale,
                        dict(record.weak_tau), dict(record.component_labels),
-                       record.note)  # fmt: skip
+                       record.note, tuple(problems))  # fmt: skip
 
 
-def _named(priors: dict) -> dict[str, tuple[Prior, str]]:
+def _named(priors: dict) -> dict[str, tuple[dict, str]]:
     if not isinstance(priors, dict) or not priors:
         raise DataError(
             f"priors={priors!r}: give a dict of name -> prior for tau, e.g. "
             "{'wide': pw.Prior('HalfNormal', sigma=10)}."
         )
-    return {str(k): (Prior.from_value(v), "given") for k, v in priors.items()}
+    return {str(k): ({"tau": Prior.from_value(v)}, "given") for k, v in priors.items()}
 
 
-def _effects(fit: SummaryResult, name: str, prior: Prior, source: str) -> pd.DataFrame:
+def _effects(fit: SummaryResult, name: str, prior: str, source: str) -> pd.DataFrame:
     eff = fit.effects(level=["pooled", "new_site"])
     eff = eff[eff.estimand.isin(["mu", "theta_new"])]
     tau = fit.heterogeneity().set_index("component")["median"]
     out = eff[["component", "estimand", "mean", "sd", "hdi_low", "hdi_high", "p_positive"]].copy()
     out.insert(0, "source", source)
-    out.insert(0, "tau_prior", repr(prior))
+    out.insert(0, "tau_prior", prior)
     out.insert(0, "prior", name)
     out["tau_median"] = tau.reindex(out.component).to_numpy()
     return out

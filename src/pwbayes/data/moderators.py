@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, quote_values
+from .checks import site_labels
 
 __all__ = ["Moderators", "site_moderators"]
 
@@ -71,7 +72,9 @@ def site_moderators(
     if len(set(columns)) != len(columns):
         raise DataError(f"moderators={list(columns)!r} names a column twice.")
     names, values = [], []
-    labels = data[site].astype(str).str.strip()
+    labels = site_labels(data[site], site)  # as the model reads them
+    keep = labels.isin(list(sites)).to_numpy()
+    data, labels = data[keep], labels[keep]  # rows of other sites (excluded) do not count
     for col in columns:
         if col not in data.columns:
             raise DataError(
@@ -96,8 +99,7 @@ def _per_site(column: pd.Series, labels: pd.Series, col: str, sites: Sequence[st
     if column.isna().any():
         bad = quote_values(pd.unique(labels[column.isna()]))
         raise DataError(f"Moderator column {col!r} has missing values (sites {bad}).")
-    keep = labels.isin(list(sites))
-    grouped = column[keep].groupby(labels[keep], sort=False)
+    grouped = column.groupby(labels, sort=False)
     varying = [s for s, g in grouped if g.nunique() > 1]
     if varying:
         raise DataError(

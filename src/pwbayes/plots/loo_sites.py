@@ -8,13 +8,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy import stats
 
 from ..errors import DataError
 
 __all__ = ["plot_loo_sites"]
-
-#: z of a two-sided 90% interval of the site's own estimate.
-Z90 = 1.6448536269514722
 
 
 class HeldOut(Protocol):
@@ -38,7 +36,7 @@ def plot_loo_sites(loo: HeldOut, *, title: str | None = None) -> Figure:
 
     Each site x arm row shows the predictive interval of its estimate from the other
     sites (grey bar: the true effect; light bar: the estimate, with its sampling error)
-    and the site's own estimate with its 90% confidence interval: black inside the
+    and the site's own estimate with its confidence interval of the same mass: black inside the
     predictive interval, red outside.
 
     Parameters
@@ -64,7 +62,8 @@ def plot_loo_sites(loo: HeldOut, *, title: str | None = None) -> Figure:
     for inside, colour, label in ((True, "black", "inside"), (False, "firebrick", "outside")):
         part = rows[rows.inside == inside]
         if len(part):
-            ax.errorbar(part.estimate, y[part.index], xerr=Z90 * part.se, fmt="o", ms=4,
+            z = float(stats.norm.ppf(0.5 + loo.interval / 2))  # the same mass as the prediction
+            ax.errorbar(part.estimate, y[part.index], xerr=z * part.se, fmt="o", ms=4,
                         color=colour, lw=1, label=f"site's own estimate ({label})")  # fmt: skip
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y)

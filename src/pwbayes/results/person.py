@@ -188,6 +188,11 @@ class PersonResult(ResultBase):
         if "tau" not in self.idata.posterior or "mu" not in self.idata.posterior:
             raise PwbayesError("predict_site needs the pooled mu and tau of the fit.")
         hdi_prob = check_interval(hdi_prob)
+        if base_rate is not None and not self._binary:
+            raise PwbayesError(
+                f"base_rate={base_rate!r} applies to a binary outcome; this fit's outcome is a "
+                "score (its effects do not depend on a base rate). Leave base_rate out."
+            )
         disclosure = self.record.disclosure
         min_cell = disclosure.min_cell if disclosure is not None else 10
         cells, weights = population_cells(population, m, min_cell)

@@ -15,7 +15,8 @@ standardisation suffice, so a loaded result predicts too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import numbers
+from collections.abc import Mapping, Sequence
 from itertools import product
 
 import numpy as np
@@ -147,10 +148,13 @@ def _encode(frame: pd.DataFrame, columns: list[str], names: list[str]) -> tuple[
     for col in columns:  # a category's values: the fit's levels and its (one) reference level
         levels = {n[len(col) + 1 : -1] for n in names if n.startswith(col + "[")}
         unseen = sorted(set(frame[col].astype(str)) - levels)
-        if levels and len(unseen) > 1:
+        # the reference level is the first in sorted order: an unseen value after the fit's
+        # levels cannot be it (a typo, or a level the fit never had)
+        if levels and (len(unseen) > 1 or (unseen and unseen[0] > min(levels))):
             raise DataError(
-                f"population column {col!r} has values {quote_values(unseen)} the fit did not "
-                f"see; its levels are {sorted(levels)} and one reference level."
+                f"population column {col!r} has value(s) {quote_values(unseen)} the fit did "
+                f"not see; its levels are {sorted(levels)} and one reference level that sorts "
+                "before them."
             )
     blocks = []
     for name in names:
@@ -175,8 +179,16 @@ def predict_new_site(
     weights: np.ndarray,
     base_rate: float | None,
     rng: np.random.Generator,
+    *,
+    arm_components: Mapping[str, Sequence[str]] | None = None,
+    rate_cells: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draws of a new site's effect per component and arm (percentage points if binary)."""
+    """Draws of a new site's effect per component and arm (percentage points if binary).
+
+    ``arm_components`` gives the arms to predict (default the record's); ``rate_cells``
+    the population whose average rate ``base_rate`` is (default the target population:
+    e.g. a comparison group of non-participants beside participants).
+    """
 
     def flat(name: str) -> np.ndarray:
         values = post[name].values
@@ -184,7 +196,9 @@ def predict_new_site(
 
     mu, tau = flat("mu"), flat("tau")
     beta = mu + tau * rng.standard_normal(mu.shape)
-    design = np.array(record.design(), dtype=float).reshape(len(record.arms), -1)
+    arms = arm_components if arm_components is not None else record.arm_components
+    comps = list(record.components)
+    design = np.array([[float(c in arms[a]) for c in comps] for a in arms]).reshape(len(arms), -1)
     shifts = np.concatenate([beta, beta @ design.T], axis=1)
     person = record.person
     assert person is not None
@@ -194,8 +208,10 @@ def predict_new_site(
     lin = gamma @ cells.T  # (draw, cell)
     if base_rate is None:
         alpha = flat("alpha_mu") + flat("alpha_sd") * rng.standard_normal(len(mu))
-    else:
+    elif rate_cells is None:
         alpha = _intercept_for(base_rate, lin, weights)
+    else:
+        alpha = _intercept_for(base_rate, gamma @ rate_cells[0].T, rate_cells[1])
     b = alpha[:, None] + lin
     p0 = special.expit(b) @ weights
     effects = np.stack(
@@ -208,7 +224,7 @@ def predict_new_site(
 
 def _intercept_for(rate: float, lin: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Per draw the intercept whose population-average comparison rate is ``rate``."""
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < 1:
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 < rate < 1:
         raise DataError(
             f"base_rate={rate!r} must be a share between 0 and 1 (e.g. 0.235 for 23.5% working "
             "more than 8 hours a week in the comparison group)."

@@ -32,4 +32,11 @@ def without_site(model: PersonModel, site: str) -> PersonModel:
     comparison = arguments.get("comparison")
     if isinstance(comparison, Mapping):
         arguments["comparison"] = {k: v for k, v in comparison.items() if str(k) != site}
-    return PersonModel(data[(labels != site).to_numpy()], **arguments)
+    out = PersonModel(data[(labels != site).to_numpy()], **arguments)
+    expected = int((model.data.site_index != model.data.sites.index(site)).sum())
+    if len(out.data.y) != expected:
+        raise DataError(
+            "the data frame this model was made from has changed since (the rows of the other "
+            "sites differ): make the model again from the data, fit it, then leave sites out."
+        )
+    return out
