@@ -41,6 +41,7 @@ DOORS = {
     ("pwbayes.results.summary", "pwbayes.checks.sensitivity"),
     ("pwbayes.results.summary", "pwbayes.checks.ppc"),
     ("pwbayes.results.person", "pwbayes.checks.loo_person"),
+    ("pwbayes.results.person", "pwbayes.checks.ppc_person"),
     ("pwbayes.results.summary", "pwbayes.plots.moderators"),
 }
 MAX_MODULE_LINES = 400

@@ -146,3 +146,39 @@ def test_person_loo_refits_without_each_site_and_predicts_it(people, monkeypatch
     with pytest.raises(pw.DataError, match="the PersonModel this result was fitted from"):
         fit.loo_sites(pw.PersonModel(people[people.municipality != "Utrecht"], **COLUMNS,
                                      comparison={"Groningen": "reference"}))  # fmt: skip
+
+
+def test_person_predictive_check_is_exact_at_known_probabilities(people):
+    """At a point posterior without covariates every cell's replicated events are
+    Binomial(n, p): ``p_row = P(X >= k)`` exactly, within Monte Carlo error."""
+    from scipy import stats
+
+    model = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"})
+    fit = fake_person_result(model, draws=1000)
+    post = fit.idata.posterior
+    rng = np.random.default_rng(0)
+    alpha = rng.normal(-1, 0.3, post.sizes["site"])
+    beta = rng.normal(0.2, 0.1, (post.sizes["site"], post.sizes["component"]))
+    post["alpha"].values[:] = alpha + 1e-9 * rng.standard_normal(post["alpha"].shape)
+    post["beta"].values[:] = beta + 1e-9 * rng.standard_normal(post["beta"].shape)
+    check = fit.predictive_check(model, draws=2000, random_seed=1)
+    d = model.data
+    n_draws = 2000
+    for row in check.rows.itertuples():
+        s = d.sites.index(row.site)
+        group = -1 if row.arm == "comparison group" else d.arms.index(row.arm)
+        cell = (d.site_index == s) & (d.arm_index == group)
+        n, k = int(cell.sum()), int(d.y[cell].sum())
+        shift = 0.0 if group < 0 else d.design[group] @ beta[s]
+        p = special.expit(alpha[s] + shift)
+        exact = stats.binom.sf(k - 1, n, p)
+        assert abs(row.p_row - exact) < 4 * np.sqrt(exact * (1 - exact) / n_draws) + 2e-3, row
+        assert row.estimate == pytest.approx(100 * k / n)
+    assert set(check.statistics.statistic) == {"chi_square", "spread"}
+    assert check.unit == "percent with the outcome"
+    fig = check.plot()
+    assert fig.axes and "SYNTHETIC" in " ".join(t.get_text() for t in fig.texts)
+    with pytest.raises(pw.DataError, match="without subgroups"):
+        sub = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"},
+                             subgroups=["basic_qualification"])  # fmt: skip
+        fake_person_result(sub).predictive_check(sub)

@@ -249,6 +249,37 @@ class PersonResult(ResultBase):
                                 chains=chains, random_seed=random_seed,
                                 progress=progress)  # fmt: skip
 
+    def predictive_check(
+        self,
+        model: Any,
+        *,
+        interval: float = 0.9,
+        draws: int = 500,
+        random_seed: int | None = None,
+    ) -> Any:
+        """Posterior predictive check: each site x group's share with the outcome, replicated.
+
+        See :func:`pwbayes.checks.ppc_person.person_predictive_check` (binary outcome, no
+        subgroups; cells of at least ``min_cell`` persons).
+
+        Parameters
+        ----------
+        model : PersonModel
+            The model this result was fitted from (a result holds no persons).
+        interval : float
+        draws : int
+            Posterior draws used.
+        random_seed : int, optional
+
+        Returns
+        -------
+        PredictiveCheck
+        """
+        from ..checks.ppc_person import person_predictive_check
+
+        return person_predictive_check(self, model, interval=interval, draws=draws,
+                                       random_seed=random_seed)  # fmt: skip
+
 
 def _differences(values, refs: dict[str, str], labels: dict, hdi_prob: float) -> list[dict]:
     """Each non-reference level minus the reference, for one site and component or arm."""
