@@ -182,3 +182,50 @@ def test_person_predictive_check_is_exact_at_known_probabilities(people):
         sub = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"},
                              subgroups=["basic_qualification"])  # fmt: skip
         fake_person_result(sub).predictive_check(sub)
+
+
+def test_person_log_likelihood_is_the_sum_over_persons(people):
+    """Collapsed binomial rows give the persons' Bernoulli log likelihood, draw by draw."""
+    from pwbayes.checks.person_rows import person_loglik_totals
+
+    model = pw.PersonModel(people, **COLUMNS, covariates=["basic_qualification"],
+                           comparison={"Groningen": "reference"})  # fmt: skip
+    assert model.cells.collapsed  # so that the test compares two different sums
+    fit = fake_person_result(model, draws=50)
+    totals = person_loglik_totals(fit.idata.posterior, model)
+    post = fit.idata.posterior
+    d = model.data
+    design = np.vstack([np.zeros((1, len(d.components))), d.design])
+    for c in range(2):
+        for k in range(3):
+            a = post["alpha"].values[c, k][d.site_index]
+            b = np.einsum("sc,gc->sg", post["beta"].values[c, k], design)
+            eta = a + d.x @ post["gamma"].values[c, k] + b[d.site_index, d.arm_index + 1]
+            p = special.expit(eta)
+            expected = (d.y * np.log(p) + (1 - d.y) * np.log1p(-p)).sum()
+            assert totals[c, k] == pytest.approx(expected, rel=1e-9)
+
+
+def test_person_sensitivity_refits_with_each_prior(people, monkeypatch):
+    """The person pipeline with fake refits: priors in the refit models, power-scaling."""
+    from pwbayes.models.person import PersonModel
+
+    own = {"tau[extra_hulp]": pw.Prior("HalfNormal", sigma=0.4)}
+    model = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"}, priors=own)
+    fit = fake_person_result(model)
+    seen = []
+
+    def fake_fit(self, **settings):
+        seen.append(self.priors)
+        return fake_person_result(self, seed=len(seen))
+
+    monkeypatch.setattr(PersonModel, "fit", fake_fit)
+    sens = fit.sensitivity(model, random_seed=1)
+    fitted = model.priors["tau"]
+    assert seen[0]["tau"] == fitted.widened(0.5)
+    assert seen[0]["tau[extra_hulp]"] == pw.Prior("HalfNormal", sigma=0.2)
+    assert "tau[extra_hulp]" not in seen[2]  # a calibrated prior replaces them all
+    assert len(seen) == 4 and set(sens.table.prior) >= {"as fitted", "spread = effect"}
+    assert set(sens.psens.variable) == {"mu", "tau"} and sens.unit == "percentage points"
+    with pytest.raises(pw.DataError, match="needs the PersonModel"):
+        fit.sensitivity(None)

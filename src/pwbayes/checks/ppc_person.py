@@ -22,6 +22,7 @@ from scipy import special
 
 from ..errors import DataError
 from ..intervals import check_interval
+from .person_rows import check_person_fit, person_eta, replicated_events
 from .ppc import PredictiveCheck
 
 if TYPE_CHECKING:
@@ -67,13 +68,9 @@ def person_predictive_check(
         raise DataError(
             "predictive_check(model): give the PersonModel this result was fitted from."
         )
-    if model.family != "bernoulli" or m.subgroups is not None:
-        raise DataError(
-            "predictive_check for a person model is available for a binary outcome without "
-            "subgroups, so far."
-        )
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
         raise DataError(f"draws={draws!r}: give a whole number of posterior draws, at least 2.")
+    check_person_fit(result.idata.posterior, model, "predictive check")
     rng = np.random.default_rng(random_seed)
     post = result.idata.posterior
     total = post.sizes["chain"] * post.sizes["draw"]
@@ -84,25 +81,10 @@ def person_predictive_check(
         return values.reshape(total, *values.shape[2:])[pick]
 
     alpha, beta = flat("alpha"), flat("beta")
-    if np.isnan(alpha).any() or np.isnan(beta).any():
-        raise DataError(
-            "disclosure control emptied some site or component effects of this fit, so its "
-            "cells cannot be replicated; check the sites and arms that are shown."
-        )
-    covariates = list(post["gamma"].coords["covariate"].values) if "gamma" in post else []
-    if covariates != list(model.data.covariates):
-        raise DataError(
-            "disclosure control removed the effects of covariate(s) "
-            f"{sorted(set(model.data.covariates) - set(covariates))} from this fit, so its "
-            "cells cannot be replicated; refit without them."
-        )
-    gamma = flat("gamma") if covariates else np.zeros((len(pick), 0))
+    gamma = flat("gamma") if "gamma" in post else np.zeros((len(pick), 0))
     rows = model.cells
-    design = np.vstack([np.zeros((1, beta.shape[2])), model.data.design])  # row 0: comparison
-    shift = np.einsum("dsc,gc->dsg", beta, design)  # (draw, site, group)
-    eta = alpha[:, rows.site_index] + gamma @ rows.x.T + shift[:, rows.site_index,
-                                                                rows.arm_index + 1]  # fmt: skip
-    events = rng.binomial(rows.n.astype(int), special.expit(eta))  # (draw, row)
+    eta = person_eta(alpha, beta, gamma, model)
+    events = replicated_events(eta, model, rng)  # (draw, row)
     cell = rows.site_index * (rows.n_arms + 1) + rows.arm_index + 1
     n_cells = len(model.data.sites) * (rows.n_arms + 1)
     n = np.bincount(cell, weights=rows.n, minlength=n_cells)

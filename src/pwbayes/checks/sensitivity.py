@@ -40,8 +40,9 @@ from ..priors import Prior
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..models.person import PersonModel
     from ..record import ModelRecord
-    from ..results import SummaryResult
+    from ..results import PersonResult, SummaryResult
 
 __all__ = [
     "CONFLICT",
@@ -140,14 +141,21 @@ class Sensitivity:
         return plot_prior_sensitivity(self)
 
 
-def typical_effect(result: SummaryResult) -> float:
+def typical_effect(result: SummaryResult | PersonResult) -> float:
     """Size of the pooled effects: root mean square of the components' posterior means.
 
-    A unit for the calibrated priors, not evidence; at least a tenth of the median SE of
-    the estimates, so that null effects still give a usable prior.
+    On the model's scale (a person model's: log-odds). A unit for the calibrated priors,
+    not evidence; at least a tenth of the median SE of the estimates (summary model) or of
+    the median of the fitted prior for ``tau`` (person model), so that null effects still
+    give a usable prior.
     """
+    record = result.record.model
     means = result.idata.posterior["mu"].mean(("chain", "draw")).values
-    floor = 0.1 * float(np.median([r.se for r in result.record.model.rows if r.se is not None]))
+    if record.kind == "PersonModel":
+        draws = Prior.from_value(record.priors["tau"]).draws(20_000, np.random.default_rng(0))
+        floor = 0.1 * float(np.median(draws))
+    else:
+        floor = 0.1 * float(np.median([r.se for r in record.rows if r.se is not None]))
     return max(float(np.sqrt(np.nanmean(means**2))), floor)
 
 
@@ -184,7 +192,8 @@ def _text(priors: dict) -> str:
 
 
 def sensitivity(
-    result: SummaryResult,
+    result: SummaryResult | PersonResult,
+    model: PersonModel | None = None,
     *,
     priors: dict[str, Prior] | None = None,
     typical: float | None = None,
@@ -198,8 +207,12 @@ def sensitivity(
 
     Parameters
     ----------
-    result : SummaryResult
-        A fit with ``pooling="partial"``.
+    result : SummaryResult or PersonResult
+        A fit with ``pooling="partial"`` (summary) or a person fit (binary outcome, no
+        subgroups, so far).
+    model : PersonModel, optional
+        For a person fit: the model it was fitted from (a result holds no persons). Each
+        of its refits compiles a graph of its own (about 10-30 s each).
     priors : dict of str to Prior, optional
         Priors for ``tau`` to refit under, by name; default :func:`tau_alternatives`.
     typical : float, optional
@@ -214,14 +227,8 @@ def sensitivity(
     -------
     Sensitivity
     """
-    from ..models.summary_record import summary_model_from_record
-
     record = result.record.model
-    if record.kind != "SummaryModel" or record.pooling != "partial":
-        raise DataError(
-            "sensitivity() refits a summary model with pooling='partial' (it varies the prior "
-            f"of tau); this fit is a {record.kind} with pooling={record.pooling!r}."
-        )
+    make = _refitter(result, model)
     if typical is None:
         typical = typical_effect(result)
     elif isinstance(typical, bool) or not isinstance(typical, int | float) or not typical > 0:
@@ -234,11 +241,10 @@ def sensitivity(
         if progress:
             print(f"pwbayes sensitivity: refit {k + 1}/{len(chosen)}: tau ~ {_text(priors_)}",
                   flush=True)  # fmt: skip
-        model = summary_model_from_record(record, priors=priors_)
         seed = None if random_seed is None else random_seed + k
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            refit = model.fit(draws=draws, tune=tune, chains=chains, random_seed=seed,
+            refit = make(priors_).fit(draws=draws, tune=tune, chains=chains, random_seed=seed,
                               progress=False)  # fmt: skip
         problems += [name] * any(issubclass(w.category, ConvergenceWarning) for w in caught)
         for w in caught:
@@ -258,9 +264,33 @@ def sensitivity(
     table["shift"] = (table["mean"].to_numpy() - base["mean"].reindex(key).to_numpy()) / base[
         "sd"
     ].reindex(key).to_numpy()
-    return Sensitivity(table, power_scaling(result), float(typical), record.scale,
+    return Sensitivity(table, power_scaling(result, model), float(typical), record.scale,
                        dict(record.weak_tau), dict(record.component_labels),
                        record.note, tuple(problems))  # fmt: skip
+
+
+def _refitter(result, model):
+    """How to make the model again with other priors for tau (checked before any refit)."""
+    record = result.record.model
+    if record.kind == "PersonModel":
+        from ..models.person.refit import with_priors
+        from .person_rows import check_person_fit
+
+        if model is None or list(model.data.sites) != list(record.sites):
+            raise DataError(
+                "sensitivity(model) of a person fit needs the PersonModel it was fitted from "
+                "(a result holds no persons): fit.sensitivity(model)."
+            )
+        check_person_fit(result.idata.posterior, model, "sensitivity analysis")
+        return lambda priors: with_priors(model, priors)
+    if record.kind != "SummaryModel" or record.pooling != "partial":
+        raise DataError(
+            "sensitivity() refits a summary model with pooling='partial' (it varies the prior "
+            f"of tau); this fit is a {record.kind} with pooling={record.pooling!r}."
+        )
+    from ..models.summary_record import summary_model_from_record
+
+    return lambda priors: summary_model_from_record(record, priors=priors)
 
 
 def _named(priors: dict) -> dict[str, tuple[dict, str]]:
@@ -272,7 +302,7 @@ def _named(priors: dict) -> dict[str, tuple[dict, str]]:
     return {str(k): ({"tau": Prior.from_value(v)}, "given") for k, v in priors.items()}
 
 
-def _effects(fit: SummaryResult, name: str, prior: str, source: str) -> pd.DataFrame:
+def _effects(fit: SummaryResult | PersonResult, name: str, prior: str, source: str) -> pd.DataFrame:
     eff = fit.effects(level=["pooled", "new_site"])
     eff = eff[eff.estimand.isin(["mu", "theta_new"])]
     tau = fit.heterogeneity().set_index("component")["median"]
@@ -284,8 +314,13 @@ def _effects(fit: SummaryResult, name: str, prior: str, source: str) -> pd.DataF
     return out
 
 
-def power_scaling(result: SummaryResult) -> pd.DataFrame:
+def power_scaling(
+    result: SummaryResult | PersonResult, model: PersonModel | None = None
+) -> pd.DataFrame:
     """Power-scaling sensitivity of ``mu`` and ``tau`` to their priors and to the data.
+
+    The likelihood is the summary model's (site x arm estimates), or for a person fit the
+    binomial likelihood of ``model``'s rows, summed per draw.
 
     Returns
     -------
@@ -295,6 +330,7 @@ def power_scaling(result: SummaryResult) -> pd.DataFrame:
         likelihood below), else ``"-"``.
     """
     from .loo import expected_estimates
+    from .person_rows import person_loglik_totals
 
     m = result.record.model
     post = result.idata.posterior
@@ -305,16 +341,19 @@ def power_scaling(result: SummaryResult) -> pd.DataFrame:
         log_prior[var] = np.stack(
             [_prior(m.priors, var, c).logpdf(values[..., j]) for j, c in enumerate(comps)], -1
         )
-    mean, y, se = expected_estimates(result)
-    shape = (post.sizes["chain"], post.sizes["draw"], len(y))
+    if m.kind == "PersonModel":
+        assert model is not None
+        loglik = person_loglik_totals(post, model)[..., None]
+    else:
+        mean, y, se = expected_estimates(result)  # type: ignore[arg-type]
+        shape = (post.sizes["chain"], post.sizes["draw"], len(y))
+        loglik = stats.norm.logpdf(y, mean, se).reshape(shape)
     idata = az.InferenceData(
         posterior=post[["mu", "tau"]],
         log_prior=az.dict_to_dataset(
             log_prior, dims={v: ["component"] for v in log_prior}, coords={"component": comps}
         ),  # fmt: skip
-        log_likelihood=az.dict_to_dataset(
-            {"y": stats.norm.logpdf(y, mean, se).reshape(shape)}, dims={"y": ["row"]}
-        ),
+        log_likelihood=az.dict_to_dataset({"y": loglik}, dims={"y": ["row"]}),
     )
     prior = az.psens(idata, component="prior", var_names=["mu", "tau"])
     lik = az.psens(idata, component="likelihood", var_names=["mu", "tau"])

@@ -280,6 +280,34 @@ class PersonResult(ResultBase):
         return person_predictive_check(self, model, interval=interval, draws=draws,
                                        random_seed=random_seed)  # fmt: skip
 
+    def sensitivity(
+        self,
+        model: Any,
+        *,
+        priors: dict | None = None,
+        typical: float | None = None,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 2,
+        random_seed: int | None = None,
+        progress: bool = False,
+    ) -> Any:
+        """How much do the priors decide? Power-scaling, and refits under other tau priors.
+
+        As :meth:`pwbayes.SummaryResult.sensitivity`, on the model's scale (log-odds for a
+        binary outcome; the pooled effects in the table are in percentage points). The
+        model is needed for its persons; each refit compiles a graph of its own. Binary
+        outcome without subgroups, so far. See :func:`pwbayes.checks.sensitivity.sensitivity`.
+
+        Returns
+        -------
+        Sensitivity
+        """
+        from ..checks.sensitivity import sensitivity
+
+        return sensitivity(self, model, priors=priors, typical=typical, draws=draws, tune=tune,
+                           chains=chains, random_seed=random_seed, progress=progress)  # fmt: skip
+
 
 def _differences(values, refs: dict[str, str], labels: dict, hdi_prob: float) -> list[dict]:
     """Each non-reference level minus the reference, for one site and component or arm."""

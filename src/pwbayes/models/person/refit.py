@@ -11,7 +11,7 @@ from ...errors import DataError
 if TYPE_CHECKING:
     from . import PersonModel
 
-__all__ = ["without_site"]
+__all__ = ["with_priors", "without_site"]
 
 
 def without_site(model: PersonModel, site: str) -> PersonModel:
@@ -40,3 +40,16 @@ def without_site(model: PersonModel, site: str) -> PersonModel:
             "sites differ): make the model again from the data, fit it, then leave sites out."
         )
     return out
+
+
+def with_priors(model: PersonModel, priors: Mapping) -> PersonModel:
+    """Return the model with ``priors`` replacing its own (``"tau"`` replaces ``"tau[...]"``)."""
+    from . import PersonModel
+
+    arguments = dict(model._arguments)
+    own = arguments.get("priors") or {}
+    replaced = {str(k).split("[")[0] for k in priors}
+    merged = {k: v for k, v in own.items() if str(k).split("[")[0] not in replaced}
+    merged.update(priors)
+    arguments["priors"] = merged
+    return PersonModel(arguments.pop("data"), **arguments)
