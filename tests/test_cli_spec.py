@@ -209,7 +209,7 @@ def test_spec_paths_are_relative_to_the_spec(tmp_path, monkeypatch):
     ("text", "message"),
     [
         ("[output]\nchecks = 'yes'\n", r"checks = 'yes' must be true or false"),
-        ("[model]\npooling = 'none'\n[output]\nchecks = true\n", r"pooling = 'partial' only"),
+        ("[model]\npooling = 'none'\n[output]\nchecks = true\n", r"pooling = 'partial'"),
         ("[columns]\noutcome = 'y'\nsite = 's'\n", r"needs site, arm, outcome.*missing arm"),
         ("[model]\nsubgroups = ['x']\n", r"\['subgroups'\] do not apply to a summary"),
         ("[data]\nseed = 3\n", r"\['seed'\] do not apply to summary_effects"),
@@ -232,11 +232,15 @@ def test_checks_follow_partially_pooled_summary_specs_by_default(tmp_path):
     assert not wants_checks(load_spec(_write(tmp_path, BASE + "[model]\npooling = 'none'\n")))
     person = load_spec(ROOT / "models" / "synthetic_person_work_gt_8h.toml")
     assert not wants_checks(person)
-    person["output"] = {"checks": True}
-    with pytest.raises(pw.SpecError, match="summary-level specs"):
-        from pwbayes.spec import check_spec
+    from pwbayes.spec import check_spec
 
-        check_spec(person, "spec")
+    person["output"] = {"checks": True}
+    check_spec(person, "spec")  # a binary outcome without subgroups: allowed when asked
+    assert wants_checks(person)
+    subgroups = load_spec(ROOT / "models" / "synthetic_subgroups_work_gt_8h.toml")
+    subgroups["output"] = {"checks": True}
+    with pytest.raises(pw.SpecError, match="no subgroups"):
+        check_spec(subgroups, "spec")
 
 
 def test_shipped_person_specs_reproduce_the_notebooks():

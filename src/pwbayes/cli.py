@@ -167,18 +167,21 @@ def _quietly(make, *args: Any) -> Any:
     return out
 
 
-def _checks(result: Any, sampling: dict[str, Any]) -> dict[str, Any]:
+def _checks(result: Any, model: Any, sampling: dict[str, Any]) -> dict[str, Any]:
     """Predictive check, prior sensitivity and leave-one-out refits (the fit's settings)."""
     keys = ("draws", "tune", "chains", "random_seed")
     settings: dict[str, Any] = {k: sampling[k] for k in keys if k in sampling}
     m = result.record.model
+    person = m.kind == "PersonModel"
     print(f"\nchecking the model: 4 refits under other priors for tau, {len(m.sites)} leaving "
-          f"one {m.site_noun} out ...", flush=True)  # fmt: skip
+          f"one {m.site_noun} out{' (each refit compiles)' if person else ''} ...",
+          flush=True)  # fmt: skip
+    given = (model,) if person else ()  # a person fit's checks need its persons
     t0 = time.perf_counter()
     out = {
-        "predictive": result.predictive_check(random_seed=settings.get("random_seed")),
-        "sensitivity": _quietly(lambda: result.sensitivity(**settings)),
-        "loo": _quietly(lambda: result.loo_sites(**settings)),
+        "predictive": result.predictive_check(*given, random_seed=settings.get("random_seed")),
+        "sensitivity": _quietly(lambda: result.sensitivity(*given, **settings)),
+        "loo": _quietly(lambda: result.loo_sites(*given, **settings)),
     }
     print(f"checked in {time.perf_counter() - t0:.0f} s")
     print(out["predictive"].line())
@@ -208,7 +211,7 @@ def _run(spec: dict, args: argparse.Namespace) -> int:
         print(f"pwbayes: warning: {result.diagnostics.line()}", file=sys.stderr)
     folder = Path(args.out) if args.out else output_folder(spec, "pwbayes-results")
     reference = spec.get("output", {}).get("subgroup_reference")
-    checks = _checks(result, sampling) if wants_checks(spec) else {}
+    checks = _checks(result, model, sampling) if wants_checks(spec) else {}
     files = write_outputs(result, folder, title=spec.get("title"), subgroup_reference=reference,
                           **checks)  # fmt: skip
     print(f"\ndone in {time.perf_counter() - t0:.1f} s; wrote:")

@@ -188,11 +188,13 @@ def _check_columns(spec: Mapping[str, Any], where: str) -> None:
     checks = spec.get("output", {}).get("checks")
     if checks is not None and not isinstance(checks, bool):
         raise SpecError(f"{where}: [output] checks = {checks!r} must be true or false.")
-    if checks and (kind == "person" or _pooling(spec) != "partial"):
+    model = spec.get("model", {})
+    binary = model.get("family", "bernoulli") == "bernoulli"
+    person_ok = kind == "person" and binary and not model.get("subgroups")
+    if checks and not (person_ok or (kind == "summary" and _pooling(spec) == "partial")):
         raise SpecError(
-            f"{where}: [output] checks = true: leave-one-out and prior sensitivity are "
-            "available for summary-level specs with pooling = 'partial' only, so far; remove "
-            "the key."
+            f"{where}: [output] checks = true needs a summary spec with pooling = 'partial', "
+            "or a person spec with a binary outcome and no subgroups, so far; remove the key."
         )
 
 
@@ -221,7 +223,11 @@ def load_spec_data(spec: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def wants_checks(spec: Mapping[str, Any]) -> bool:
-    """Whether the fit is followed by the model checks (default: partially pooled summaries)."""
+    """Whether the fit is followed by the model checks.
+
+    Default: partially pooled summary specs (their refits reuse the compiled sampler); a
+    person spec asks for them with ``[output] checks = true`` (each refit compiles).
+    """
     default = kind_of(spec) == "summary" and _pooling(spec) == "partial"
     return bool(spec.get("output", {}).get("checks", default))
 

@@ -1,0 +1,54 @@
+"""The person model's checks on the SYNTHETIC population: what they find and what they cost.
+
+Fits ``PersonModel(work_gt_8h ~ age + basic qualification)`` to a synthetic population
+(``size=0.5``: about 5,700 persons) and runs ``fit.predictive_check(model)``,
+``fit.loo_sites(model)`` and ``fit.sensitivity(model)``; times are given against the first
+fit in the same run (ratios).
+
+Usage: ``python benchmarks/person_checks.py`` (writes ``benchmarks/out/person_checks.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import pwbayes as pw
+
+
+def main() -> dict:
+    warnings.simplefilter("ignore", pw.ConvergenceWarning)
+    effects = {"zelf_in_actie": 0.0, "extra_hulp": 0.25, "werken_loont": 0.15}
+    people = pw.examples.simulate_participants(random_seed=2019, size=0.5, effects=effects).data
+    model = pw.PersonModel(people, site="municipality", arm="arm", outcome="work_gt_8h",
+                           covariates=["age", "basic_qualification"],
+                           comparison={"Groningen": "reference"})  # fmt: skip
+    settings = {"draws": 1000, "tune": 1000, "chains": 2, "random_seed": 1}
+    start = time.perf_counter()
+    fit = model.fit(progress=False, **settings)
+    out: dict = {"first_fit_s": time.perf_counter() - start}
+    start = time.perf_counter()
+    check = fit.predictive_check(model, random_seed=1)
+    out["predictive_check_s"] = time.perf_counter() - start
+    out["predictive_check"] = check.line()
+    start = time.perf_counter()
+    loo = fit.loo_sites(model, **settings)
+    out["loo_sites_s"] = time.perf_counter() - start
+    out["loo_sites"] = loo.line()
+    start = time.perf_counter()
+    sens = fit.sensitivity(model, **settings)
+    out["sensitivity_s"] = time.perf_counter() - start
+    out["sensitivity"] = sens.line()
+    for name in ("predictive_check", "loo_sites", "sensitivity"):
+        out[f"ratio_{name}_to_first_fit"] = out[f"{name}_s"] / out["first_fit_s"]
+    folder = Path(__file__).parent / "out"
+    folder.mkdir(exist_ok=True)
+    (folder / "person_checks.json").write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2))
+    return out
+
+
+if __name__ == "__main__":
+    main()
