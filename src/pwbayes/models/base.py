@@ -151,9 +151,12 @@ def prior_rv(
     return getattr(pm, dist)(name, **params, dims=dims)
 
 
-def scalar_rv(name: str, prior: Prior):
-    """Create a scalar random variable with ``prior``."""
-    return getattr(pm, prior.dist)(name, **prior.params)
+def scalar_rv(name: str, prior: Prior, *, as_data: bool = False):
+    """Create a scalar random variable with ``prior`` (its parameters ``pm.Data`` if asked)."""
+    params: dict = dict(prior.params)
+    if as_data:
+        params = {k: pm.Data(f"{name}_prior_{k}", v) for k, v in params.items()}
+    return getattr(pm, prior.dist)(name, **params)
 
 
 @cache

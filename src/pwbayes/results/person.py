@@ -296,7 +296,8 @@ class PersonResult(ResultBase):
 
         As :meth:`pwbayes.SummaryResult.sensitivity`, on the model's scale (log-odds for a
         binary outcome; the pooled effects in the table are in percentage points). The
-        model is needed for its persons; each refit compiles a graph of its own. Binary
+        model is needed for its persons; the refits reuse the compiled sampler (exact
+        likelihood). Binary
         outcome without subgroups, so far. See :func:`pwbayes.checks.sensitivity.sensitivity`.
 
         Returns

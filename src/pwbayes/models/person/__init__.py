@@ -325,27 +325,22 @@ class PersonModel(ModelBase):
             self.likelihood,
             bool(self.data.covariates),
             sorted((k, tuple(v)) for k, v in self.coords.items() if k != "obs"),
-            sorted(self._priors.table().items()),
+            # exact likelihood: prior families only (their parameters are data); the normal
+            # approximation folds the values into its graph
+            sorted(self._priors.table().items())
+            if self.stage_one is not None
+            else sorted((k, p.dist) for k, p in self._priors.base.items()),
             self.subgroups_by_site,
             self.data.design.tobytes(),
         )
 
     def data_values(self) -> dict:
-        """Return the current values of the ``pm.Data`` containers (swapped into a sampler)."""
-        if self.stage_one is not None:
-            s = self.stage_one
-            return {"psi_hat": s.psi_hat, "psi_cov": s.psi_cov, "mu_scaling": s.mu_scaling}
-        values: dict = {"cell_idx": self.cells.cell_index()}
-        if self.whitening is not None:
-            values["whiten_blocks"] = self.whitening.blocks
-            values["mu_scaling"] = self.whitening.mu_scaling
-        if self.family == "bernoulli":
-            values["loglik_data"] = self.cells.loglik_data()
-        else:
-            values["y_obs"] = self.data.y
-            if self.data.covariates:
-                values["x"] = self.cells.x
-        return values
+        """Return the values of the graph's ``pm.Data`` containers (swapped into a sampler).
+
+        Read from the graph itself: the data, the stage-one approximations and (exact
+        likelihood) the prior parameters, so that the list cannot drift from the graph.
+        """
+        return {v.name: v.get_value() for v in self.model.data_vars}
 
     def model_record(self) -> ModelRecord:
         """Describe the model (no person-level data; counts of persons as text)."""

@@ -50,10 +50,13 @@ class GraphSpec:
 
 def build_graph(spec: GraphSpec) -> pm.Model:
     """Build the PyMC model of ``spec`` (never sampled here)."""
+    # exact likelihood: prior parameters are data, so that a model with other prior values
+    # reuses the compiled sampler (the normal approximation folds them into its constants)
+    data = spec.stage_one is None
     with pm.Model(coords=spec.coords) as model:
-        alpha_mu = scalar_rv("alpha_mu", spec.priors.base["alpha_mu"])
-        alpha_sd = scalar_rv("alpha_sd", spec.priors.base["alpha_sd"])
-        tau = prior_rv("tau", spec.priors, "tau", spec.data.components, "component")
+        alpha_mu = scalar_rv("alpha_mu", spec.priors.base["alpha_mu"], as_data=data)
+        alpha_sd = scalar_rv("alpha_sd", spec.priors.base["alpha_sd"], as_data=data)
+        tau = prior_rv("tau", spec.priors, "tau", spec.data.components, "component", as_data=data)
         if spec.stage_one is not None:
             _marginal(spec, alpha_mu, alpha_sd, tau)
         else:
@@ -81,12 +84,15 @@ def _exact(spec: GraphSpec, alpha_mu, alpha_sd, tau) -> None:
     # a data container, so that data sets of the same shape share the compiled model
     cell_idx = pm.Data("cell_idx", spec.rows.cell_index())
     if spec.whitening is not None:
-        mu_prior = spec.priors.params("mu", comps)
+        dist, params = spec.priors.params("mu", comps)
+        mu_prior = (dist, {k: pm.Data(f"mu_prior_{k}", v) for k, v in params.items()})
         mu = marginal.standardised_mu(glm.layout_of(d), mu_prior, spec.whitening.mu_scaling, tau)
     else:
-        mu = prior_rv("mu", spec.priors, "mu", comps, "component")
+        mu = prior_rv("mu", spec.priors, "mu", comps, "component", as_data=True)
     gamma = (
-        prior_rv("gamma", spec.priors, "gamma", d.covariates, "covariate") if d.covariates else None
+        prior_rv("gamma", spec.priors, "gamma", d.covariates, "covariate", as_data=True)
+        if d.covariates
+        else None
     )
     alpha, beta = _site_effects(spec, alpha_mu, alpha_sd, mu, tau, gamma)
     cells = _cell_predictors(spec, alpha, beta)
@@ -101,7 +107,7 @@ def _exact(spec: GraphSpec, alpha_mu, alpha_sd, tau) -> None:
     if d.covariates:
         xdata = pm.Data("x", spec.rows.x, dims=("obs", "covariate"))
         eta = eta + pm.math.dot(xdata, gamma)
-    sigma = scalar_rv("sigma", spec.priors.base["sigma"])
+    sigma = scalar_rv("sigma", spec.priors.base["sigma"], as_data=True)
     y = pm.Data("y_obs", d.y, dims="obs")
     pm.Normal("y", mu=eta, sigma=sigma, observed=y, dims="obs")
 

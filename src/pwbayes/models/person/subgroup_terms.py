@@ -66,9 +66,13 @@ def subgroup_terms(
 
 
 def _sd_rv(name: str, priors: ResolvedPriors, components: list[str]):
-    """Per-component SDs with the prior of ``name``, as a ``(component, 1)`` column."""
+    """Per-component SDs with the prior of ``name``, as a ``(component, 1)`` column.
+
+    The prior's parameters are data (a model with other values reuses the compiled sampler).
+    """
     dist, params = priors.params(name, components)
-    return getattr(pm, dist)(name, **params, dims="component")[:, None]
+    data = {k: pm.Data(f"{name}_prior_{k}", v) for k, v in params.items()}
+    return getattr(pm, dist)(name, **data, dims="component")[:, None]
 
 
 def _zero_sum_terms(name: str, layout: SubgroupLayout, sd, lead_dims: tuple[str, ...]):

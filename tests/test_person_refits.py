@@ -1,0 +1,57 @@
+"""Person-model refits with other prior values reuse the compiled sampler (exact likelihood)."""
+
+import numpy as np
+import pytest
+from helpers import fit_within
+
+import pwbayes as pw
+from pwbayes.models.person.refit import with_priors
+
+COLUMNS = {"site": "municipality", "arm": "arm", "outcome": "work_gt_8h",
+           "comparison": {"Groningen": "reference"}}  # fmt: skip
+NARROW = {"tau": pw.Prior("HalfNormal", sigma=0.02)}
+
+
+@pytest.fixture(scope="module")
+def people():
+    return pw.examples.simulate_participants(random_seed=4, size=0.3).data
+
+
+@pytest.mark.parametrize("parameterization", ["whitened", "noncentered", "centered"])
+def test_prior_values_are_data_of_the_graph(people, parameterization):
+    model = pw.PersonModel(people, **COLUMNS, covariates=["age"], parameterization=parameterization)
+    other = with_priors(model, {**NARROW, "mu[extra_hulp]": pw.Prior("Normal", mu=0.1, sigma=0.2)})
+    assert other.structure_key() == model.structure_key()
+    values = other.data_values()
+    np.testing.assert_array_equal(values["tau_prior_sigma"], 0.02)
+    j = other.data.components.index("extra_hulp")
+    assert values["mu_prior_mu"][j] == 0.1 and values["mu_prior_sigma"][j] == 0.2
+    # another family is another graph
+    wide = with_priors(model, {"tau": pw.Prior("HalfStudentT", nu=3, sigma=0.5)})
+    assert wide.structure_key() != model.structure_key()
+
+
+def test_the_normal_approximation_keeps_prior_values_in_its_graph(people):
+    with pytest.warns(UserWarning, match="small cell"):  # a small population: the warning
+        model = pw.PersonModel(people, **COLUMNS, likelihood="normal_approx")
+    with pytest.warns(UserWarning, match="small cell"):
+        other = with_priors(model, NARROW)
+    assert other.structure_key() != model.structure_key()
+
+
+@pytest.mark.slow
+def test_a_refit_with_other_prior_values_uses_them_without_compiling(people):
+    """The refit reuses the compiled sampler and samples the new prior, not the old one:
+    under tau ~ HalfNormal(0.02) every tau stays below 0.08 (4 prior SDs)."""
+    from pwbayes import sampling
+
+    model = pw.PersonModel(people, **COLUMNS)
+    first = fit_within(model, draws=300, tune=300, chains=2, random_seed=1, divergences=5)
+    n_compiled = len(sampling._COMPILED)
+    refit = fit_within(with_priors(model, NARROW), draws=300, tune=300, chains=2,
+                       random_seed=1, divergences=5)  # fmt: skip
+    assert len(sampling._COMPILED) == n_compiled
+    assert refit.record.timings.compile_s < 0.2 * first.record.timings.compile_s
+    assert float(refit.idata.posterior["tau"].max()) < 0.08
+    assert float(first.idata.posterior["tau"].max()) > 0.08  # the old prior let tau be larger
+    assert refit.record.model.priors["tau"] == {"dist": "HalfNormal", "sigma": 0.02}
