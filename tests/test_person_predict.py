@@ -178,10 +178,11 @@ def test_person_predictive_check_is_exact_at_known_probabilities(people):
     assert check.unit == "percent with the outcome"
     fig = check.plot()
     assert fig.axes and "SYNTHETIC" in " ".join(t.get_text() for t in fig.texts)
-    with pytest.raises(pw.DataError, match="without subgroups"):
-        sub = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"},
-                             subgroups=["basic_qualification"])  # fmt: skip
-        fake_person_result(sub).predictive_check(sub)
+    answered = people[people.wellbeing_0_10.notna()]
+    score = pw.PersonModel(answered, site="municipality", arm="arm", outcome="wellbeing_0_10",
+                           family="normal")  # fmt: skip
+    with pytest.raises(pw.DataError, match="binary outcome"):
+        fake_person_result(score).predictive_check(score)
 
 
 def test_person_log_likelihood_is_the_sum_over_persons(people):
@@ -229,3 +230,49 @@ def test_person_sensitivity_refits_with_each_prior(people, monkeypatch):
     assert set(sens.psens.variable) == {"mu", "tau"} and sens.unit == "percentage points"
     with pytest.raises(pw.DataError, match="needs the PersonModel"):
         fit.sensitivity(None)
+
+
+def test_person_predictive_check_by_subgroup_level(people):
+    """Subgroup cells: exact binomial tail at a point posterior; small levels hide their
+    variable in that site x group (disclosure: no differencing)."""
+    from scipy import stats
+
+    model = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"},
+                           subgroups=["basic_qualification"], min_cell=40)  # fmt: skip
+    fit = fake_person_result(model, draws=1000, delta_loc=np.tile([0.3, -0.3], (6, 1)))
+    post = fit.idata.posterior
+    for name in ("alpha", "beta", "gamma", "delta"):
+        # a point posterior; values that disclosure control emptied get a number, so that the
+        # check of which cells may be shown can be tested at min_cell=40
+        mean = np.nan_to_num(post[name].values.mean(axis=(0, 1)), nan=0.1)
+        post[name].values[:] = mean + 1e-9 * np.random.default_rng(1).standard_normal(
+            post[name].shape
+        )
+    check = fit.predictive_check(model, draws=2000, random_seed=2)
+    sub = check.rows[check.rows.subgroup.notna()]
+    assert len(sub) > 0 and sub.subgroup.str.startswith("basic_qualification: ").all()
+    d, cells = model.data, model.cells
+    a, b = post["alpha"].values[0, 0], post["beta"].values[0, 0]
+    g, dl = post["gamma"].values[0, 0], post["delta"].values[0, 0]
+    levels = model.subgroup_layout.levels["basic_qualification"]
+    for row in sub.itertuples():
+        s = d.sites.index(row.site)
+        group = -1 if row.arm == "comparison group" else d.arms.index(row.arm)
+        lev = levels.index(row.subgroup.split(": ")[1])
+        in_cell = (cells.site_index == s) & (cells.arm_index == group) & (cells.group_index == lev)
+        design = np.zeros(len(d.components)) if group < 0 else d.design[group]
+        p = special.expit(a[s] + cells.x[in_cell] @ g + design @ (b[s] + dl[:, lev]))
+        assert np.allclose(p, p[0])  # one probability per cell: Binomial(n, p)
+        n, k = int(cells.n[in_cell].sum()), int(cells.k[in_cell].sum())
+        exact = stats.binom.sf(k - 1, n, p[0])
+        assert abs(row.p_row - exact) < 4 * np.sqrt(exact * (1 - exact) / 2000) + 2e-3, row
+    # every shown site x group shows both levels or neither
+    counts = sub.groupby(["site", "arm"]).size()
+    assert (counts == len(levels)).all()
+    for (site, arm), _ in counts.items():
+        s = d.sites.index(site)
+        group = -1 if arm == "comparison group" else d.arms.index(arm)
+        for lev in range(len(levels)):
+            n_lev = cells.n[(cells.site_index == s) & (cells.arm_index == group)
+                            & (cells.group_index == lev)].sum()  # fmt: skip
+            assert n_lev >= 40

@@ -1,9 +1,9 @@
 """A person fit's linear predictor and log likelihood per likelihood row, from its draws.
 
 The checks that need the likelihood outside the compiled graph (predictive check,
-power-scaling) compute it here with numpy: binary outcome, no subgroups, for every row of
-:attr:`~pwbayes.PersonModel.cells` (persons, or binomial counts of persons who share site,
-group and covariates).
+power-scaling) compute it here with numpy: binary outcome (subgroup terms included), for
+every row of :attr:`~pwbayes.PersonModel.cells` (persons, or binomial counts of persons
+who share site, group, subgroup levels and covariates).
 """
 
 from __future__ import annotations
@@ -20,16 +20,14 @@ if TYPE_CHECKING:
 
     from ..models.person import PersonModel
 
-__all__ = ["check_person_fit", "person_eta", "person_loglik_totals", "replicated_events"]
+__all__ = ["check_person_fit", "person_eta", "person_loglik_totals", "replicated_events",
+           "subgroup_draws"]  # fmt: skip
 
 
 def check_person_fit(post: xr.Dataset, model: PersonModel, what: str) -> None:
     """Refuse what the numpy likelihood does not cover, with the reason."""
-    if model.family != "bernoulli" or model.subgroup_layout is not None:
-        raise DataError(
-            f"{what} for a person model is available for a binary outcome without subgroups, "
-            "so far."
-        )
+    if model.family != "bernoulli":
+        raise DataError(f"{what} for a person model is available for a binary outcome, so far.")
     covariates = list(post["gamma"].coords["covariate"].values) if "gamma" in post else []
     if covariates != list(model.data.covariates):
         raise DataError(
@@ -37,23 +35,63 @@ def check_person_fit(post: xr.Dataset, model: PersonModel, what: str) -> None:
             f"{sorted(set(model.data.covariates) - set(covariates))} from this fit, so its "
             f"likelihood cannot be evaluated for the {what}; refit without them."
         )
-    if np.isnan(post["alpha"].values).any() or np.isnan(post["beta"].values).any():
+    terms = [n for n in ("delta", "delta_site") if n in post]
+    if any(np.isnan(post[n].values).any() for n in ("alpha", "beta", *terms)):
         raise DataError(
             f"disclosure control emptied some site or component effects of this fit, so the "
             f"{what} cannot evaluate its likelihood."
         )
 
 
-def person_eta(alpha: np.ndarray, beta: np.ndarray, gamma: np.ndarray, model: PersonModel):
-    """Linear predictor per draw and likelihood row: ``(draws, rows)``."""
+def person_eta(
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    gamma: np.ndarray,
+    model: PersonModel,
+    delta: np.ndarray | None = None,
+    delta_site: np.ndarray | None = None,
+):
+    """Linear predictor per draw and likelihood row: ``(draws, rows)``.
+
+    With subgroups, ``delta`` ``(draw, component, level)`` (and ``delta_site`` ``(draw,
+    site, component, level)``) add each row's subgroup terms to its arm's components.
+    """
     rows = model.cells
     design = np.vstack([np.zeros((1, beta.shape[2])), model.data.design])  # 0: comparison
     shift = np.einsum("dsc,gc->dsg", beta, design)
-    return (alpha[:, rows.site_index] + gamma @ rows.x.T
-            + shift[:, rows.site_index, rows.arm_index + 1])  # fmt: skip
+    eta = alpha[:, rows.site_index] + gamma @ rows.x.T + shift[:, rows.site_index,
+                                                                rows.arm_index + 1]  # fmt: skip
+    layout = model.subgroup_layout
+    if layout is None or delta is None:
+        return eta
+    select = layout.selector()  # (combination, level)
+    d_rows = design[rows.arm_index + 1]  # (row, component)
+    for g in range(layout.n_groups):  # a loop over combinations keeps memory small
+        in_g = rows.group_index == g
+        if not in_g.any():
+            continue
+        per_group = delta @ select[g]  # (draw, component)
+        eta[:, in_g] += per_group @ d_rows[in_g].T
+        if delta_site is not None:
+            per_site = delta_site @ select[g]  # (draw, site, component)
+            eta[:, in_g] += np.einsum("drc,rc->dr", per_site[:, rows.site_index[in_g]],
+                                      d_rows[in_g])  # fmt: skip
+    return eta
 
 
-def person_loglik_totals(post: xr.Dataset, model: PersonModel, chunk: int = 200) -> np.ndarray:
+def subgroup_draws(post: xr.Dataset, index) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``delta`` and ``delta_site`` at the draws ``index`` of the flattened chains."""
+    out: list[np.ndarray | None] = []
+    for name in ("delta", "delta_site"):
+        if name not in post:
+            out.append(None)
+            continue
+        values = post[name].values
+        out.append(values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])[index])
+    return out[0], out[1]
+
+
+def person_loglik_totals(post: xr.Dataset, model: PersonModel, chunk: int = 50) -> np.ndarray:
     """Binomial log likelihood summed over all rows, per draw: ``(chain, draw)``.
 
     Without ``log C(n, k)`` (the same in every draw), in chunks of draws so that memory
@@ -71,7 +109,8 @@ def person_loglik_totals(post: xr.Dataset, model: PersonModel, chunk: int = 200)
     out = np.empty(len(alpha))
     for start in range(0, len(alpha), chunk):
         part = slice(start, start + chunk)
-        eta = person_eta(alpha[part], beta[part], gamma[part], model)
+        delta, delta_site = subgroup_draws(post, part)
+        eta = person_eta(alpha[part], beta[part], gamma[part], model, delta, delta_site)
         # k log p + (n - k) log(1 - p) = k eta - n log(1 + e^eta)
         out[part] = eta @ k - np.logaddexp(0.0, eta) @ n
     return out.reshape(chains, draws)

@@ -208,8 +208,8 @@ def sensitivity(
     Parameters
     ----------
     result : SummaryResult or PersonResult
-        A fit with ``pooling="partial"`` (summary) or a person fit (binary outcome, no
-        subgroups, so far).
+        A fit with ``pooling="partial"`` (summary) or a person fit (binary outcome, so
+        far).
     model : PersonModel, optional
         For a person fit: the model it was fitted from (a result holds no persons). Each
         of its refits compiles a graph of its own (about 10-30 s each).

@@ -298,7 +298,7 @@ class PersonResult(ResultBase):
         binary outcome; the pooled effects in the table are in percentage points). The
         model is needed for its persons; the refits reuse the compiled sampler (exact
         likelihood). Binary
-        outcome without subgroups, so far. See :func:`pwbayes.checks.sensitivity.sensitivity`.
+        outcome (subgroups included), so far. See :func:`pwbayes.checks.sensitivity.sensitivity`.
 
         Returns
         -------
