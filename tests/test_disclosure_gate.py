@@ -228,3 +228,57 @@ def test_tables_keep_their_columns_when_everything_is_hidden(case):
     assert list(result.effects(level="subgroup").columns)[-2:] == ["subgroup", "subgroup_level"]
     assert "p_gt_threshold" in empty.columns
     assert result.heterogeneity().attrs["scale"] == "log-odds"  # tau is on the model's scale
+
+
+def test_nothing_small_leaves_the_person_checks(case, monkeypatch):
+    """Predictive check, leave-one-out and prediction of a fit with small cells: walked whole.
+
+    The case model hides a rare covariate's effect: checks that need it refuse. Without it,
+    the small cells (Deventer: Keuze, 7 persons; Utrecht: Basisbaan, 8) appear nowhere in
+    what the checks return or draw: not their unpooled estimate or SE, nor their share.
+    """
+    m, _ = case
+    with pytest.raises(pw.DataError, match="removed the effects of covariate"):
+        fake_person_result(m).predictive_check(m)
+    data = people()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Dropped fewer than 10")
+        plain = pw.PersonModel(data, **COLS, covariates=["age"], missing="drop", parser=parser())
+    bad = forbidden_rows(plain)
+    fit = fake_person_result(plain)
+    check = fit.predictive_check(plain, random_seed=1)
+    shown = set(zip(check.rows.site, check.rows.arm, strict=True))
+    # the small cells' shares are simple fractions (2 of 8 = 25%) that other cells share by
+    # chance, so they are checked by cell, the unpooled estimates and SEs by value
+    assert not {tuple(label.split(": ")) for label in SMALL_ROWS} & shown
+    fig = check.plot()
+    parts = [*table_parts(check.rows), *table_parts(check.statistics), *figure_parts(fig)]
+    plt.close(fig)
+    assert not leaks(parts, bad)
+
+    def fake_fit(self, **settings):
+        return fake_person_result(self, seed=3)
+
+    monkeypatch.setattr(pw.PersonModel, "fit", fake_fit)
+    with warnings.catch_warnings():  # each refit drops the same rows again, and says so
+        warnings.filterwarnings("ignore", message="Dropped fewer than 10")
+        loo = fit.loo_sites(plain, random_seed=1)
+    fig = loo.plot()
+    parts = [*table_parts(loo.rows), *table_parts(loo.sites), *figure_parts(fig), loo.line()]
+    plt.close(fig)
+    assert not leaks(parts, bad)
+    assert not any("Deventer: Keuze (" in s and any(ch.isdigit() for ch in s.split("(")[1])
+                   for s in loo.skipped)  # fmt: skip
+
+
+def forbidden_rows(m: pw.PersonModel) -> dict[str, float]:
+    """The small cells' unpooled estimates and SEs."""
+    from pwbayes.data.site_estimates import estimates_from
+
+    table = estimates_from(m.data, family="bernoulli")
+    table = table.assign(row=table.site + ": " + table.arm)
+    out = {}
+    for label in SMALL_ROWS:
+        row = table[table.row == label].iloc[0]
+        out[f"estimate {label}"], out[f"se {label}"] = float(row.estimate), float(row.se)
+    return out

@@ -29,18 +29,18 @@ def check_person_fit(post: xr.Dataset, model: PersonModel, what: str) -> None:
     if model.family != "bernoulli":
         raise DataError(f"{what} for a person model is available for a binary outcome, so far.")
     covariates = list(post["gamma"].coords["covariate"].values) if "gamma" in post else []
-    if covariates != list(model.data.covariates):
+    hidden = sorted(set(model.data.covariates) - set(covariates))
+    if "gamma" in post:  # emptied (NaN) rather than dropped
+        empty = np.isnan(post["gamma"].values).all(axis=(0, 1))
+        hidden += [c for c, e in zip(covariates, empty, strict=True) if e]
+    if hidden:
         raise DataError(
-            "disclosure control removed the effects of covariate(s) "
-            f"{sorted(set(model.data.covariates) - set(covariates))} from this fit, so its "
-            f"likelihood cannot be evaluated for the {what}; refit without them."
+            f"disclosure control removed the effects of covariate(s) {hidden} from this fit "
+            f"(a value fewer than min_cell persons share), so its likelihood cannot be "
+            f"evaluated for the {what}; refit without them."
         )
-    terms = [n for n in ("delta", "delta_site") if n in post]
-    if any(np.isnan(post[n].values).any() for n in ("alpha", "beta", *terms)):
-        raise DataError(
-            f"disclosure control emptied some site or component effects of this fit, so the "
-            f"{what} cannot evaluate its likelihood."
-        )
+    # effects that disclosure control emptied (small cells) are NaN: the rows they enter are
+    # left out of the check (person_eta gives them NaN), never filled in
 
 
 def person_eta(
@@ -92,7 +92,10 @@ def subgroup_draws(post: xr.Dataset, index) -> tuple[np.ndarray | None, np.ndarr
 
 
 def person_loglik_totals(post: xr.Dataset, model: PersonModel, chunk: int = 50) -> np.ndarray:
-    """Binomial log likelihood summed over all rows, per draw: ``(chain, draw)``.
+    """Binomial log likelihood summed over the rows, per draw: ``(chain, draw)``.
+
+    Rows whose linear predictor rests on an effect that disclosure control emptied (a
+    small cell: NaN in the result) are left out: the likelihood of the released rows.
 
     Without ``log C(n, k)`` (the same in every draw), in chunks of draws so that memory
     stays small at national scale.
@@ -111,11 +114,15 @@ def person_loglik_totals(post: xr.Dataset, model: PersonModel, chunk: int = 50) 
         part = slice(start, start + chunk)
         delta, delta_site = subgroup_draws(post, part)
         eta = person_eta(alpha[part], beta[part], gamma[part], model, delta, delta_site)
-        # k log p + (n - k) log(1 - p) = k eta - n log(1 + e^eta)
-        out[part] = eta @ k - np.logaddexp(0.0, eta) @ n
+        # k log p + (n - k) log(1 - p) = k eta - n log(1 + e^eta); rows resting on an
+        # effect that disclosure control emptied are left out (the same rows in every draw)
+        keep = ~np.isnan(eta).any(axis=0)
+        out[part] = eta[:, keep] @ k[keep] - np.logaddexp(0.0, eta[:, keep]) @ n[keep]
     return out.reshape(chains, draws)
 
 
 def replicated_events(eta: np.ndarray, model: PersonModel, rng) -> np.ndarray:
-    """Events drawn per draw and likelihood row from ``expit(eta)``."""
-    return rng.binomial(model.cells.n.astype(int), special.expit(eta))
+    """Events drawn per draw and likelihood row from ``expit(eta)`` (NaN rows: NaN)."""
+    missing = np.isnan(eta)
+    events = rng.binomial(model.cells.n.astype(int), special.expit(np.where(missing, 0.0, eta)))
+    return np.where(missing, np.nan, events)

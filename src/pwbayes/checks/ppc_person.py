@@ -92,13 +92,14 @@ def person_predictive_check(
     p = special.expit(eta)
     tables = [_cells(model, key, labels, events, p) for key, labels in _keys(model)]
     base = tables[0]
-    shown = base["n"] >= model.min_cell
+    shown = (base["n"] >= model.min_cell) & base["complete"]
     rows, statistics, replicated = _compare(base, shown, interval)
     for table, (_, labels) in zip(tables[1:], list(_keys(model))[1:], strict=True):
         # a subgroup variable's levels in a site x group are shown only if every level is
         # large enough: otherwise a small level's share would follow from the others'
         n_levels = len(labels) // len(base["labels"])
-        ok = (table["n"].reshape(-1, n_levels) >= model.min_cell).all(axis=1)
+        large = (table["n"] >= model.min_cell) & table["complete"]
+        ok = large.reshape(-1, n_levels).all(axis=1)
         more, _, _ = _compare(table, np.repeat(ok & shown, n_levels), interval)
         rows = pd.concat([rows, more], ignore_index=True)
     return PredictiveCheck(rows, statistics, replicated, interval,
@@ -124,8 +125,12 @@ def _keys(model: PersonModel):
 def _cells(model, key, labels, events, p) -> dict:
     """Persons, events, replicated and expected events per cell."""
     n_rows, size = model.cells.n, len(labels)
+    # a cell with a row whose effects disclosure control emptied is not compared at all
+    broken = np.isnan(p).any(axis=0)
+    p, events = np.nan_to_num(p), np.nan_to_num(events)
     return {
         "labels": labels,
+        "complete": np.bincount(key, weights=broken, minlength=size) == 0,
         "n": np.bincount(key, weights=n_rows, minlength=size),
         "k": np.bincount(key, weights=model.cells.k, minlength=size),
         "k_rep": np.stack([np.bincount(key, weights=e, minlength=size) for e in events]),
