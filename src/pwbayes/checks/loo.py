@@ -100,12 +100,10 @@ class LooSites:
         if self.problems:
             psis += f" Refits with convergence problems: {', '.join(self.problems)}."
         if self.skipped:
-            psis += (
-                f" Not predictable ({len(self.skipped)}: a component only the held-out "
-                f"{self.noun} ran): {'; '.join(self.skipped)}."
-            )
+            psis += f" Not predictable ({len(self.skipped)}): {'; '.join(self.skipped)}."
         return (
-            f"Leaving each of {len(self.sites)} {plural(self.noun)} out: "
+            f"Leaving each {self.noun} out ({len(self.sites)} {plural(self.noun)} with estimates "
+            "to predict): "
             f"{int(rows['inside'].sum())} of "
             f"{len(rows)} held-out estimates fall inside their {self.interval:.0%} predictive "
             f"interval ({self.coverage:.0%}); summed log predictive density {self.elpd:.2f}. "
