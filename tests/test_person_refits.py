@@ -42,7 +42,8 @@ def test_the_normal_approximation_keeps_prior_values_in_its_graph(people):
 @pytest.mark.slow
 def test_a_refit_with_other_prior_values_uses_them_without_compiling(people):
     """The refit reuses the compiled sampler and samples the new prior, not the old one:
-    under tau ~ HalfNormal(0.02) every tau stays below 0.08 (4 prior SDs)."""
+    under tau ~ HalfNormal(0.02) (prior mean 0.016) the posterior mean of tau stays below
+    0.03, where the default prior's is several times larger."""
     from pwbayes import sampling
 
     model = pw.PersonModel(people, **COLUMNS)
@@ -52,6 +53,6 @@ def test_a_refit_with_other_prior_values_uses_them_without_compiling(people):
                        random_seed=1, divergences=5)  # fmt: skip
     assert len(sampling._COMPILED) == n_compiled
     assert refit.record.timings.compile_s < 0.2 * first.record.timings.compile_s
-    assert float(refit.idata.posterior["tau"].max()) < 0.08
-    assert float(first.idata.posterior["tau"].max()) > 0.08  # the old prior let tau be larger
+    new, old = refit.idata.posterior["tau"].values, first.idata.posterior["tau"].values
+    assert new.mean() < 0.03 and old.mean() > 2 * 0.03, (new.mean(), old.mean())
     assert refit.record.model.priors["tau"] == {"dist": "HalfNormal", "sigma": 0.02}
