@@ -29,15 +29,23 @@ import pandas as pd
 from scipy import special, stats
 
 from .._text import plural
-from ..errors import ConvergenceWarning, DataError
+from ..errors import DataError
 from ..intervals import check_interval
+from .refits import quiet_refit, warn_problems
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ..results import SummaryResult
 
-__all__ = ["PARETO_K_LIMIT", "LooSites", "expected_estimates", "loo_sites", "psis_rows"]
+__all__ = [
+    "PARETO_K_LIMIT",
+    "LooSites",
+    "expected_estimates",
+    "held_out_rows",
+    "loo_sites",
+    "psis_rows",
+]
 
 #: Above this Pareto k the PSIS estimate of a row is not to be trusted (Vehtari et al. 2024).
 PARETO_K_LIMIT = 0.7
@@ -165,24 +173,11 @@ def loo_sites(
         if progress:
             print(f"pwbayes loo: refit {k + 1}/{len(record.sites)} without {site}", flush=True)
         seed = None if random_seed is None else random_seed + k
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            refit = model.leave_out(site).fit(
-                draws=draws, tune=tune, chains=chains, random_seed=seed, progress=False
-            )
-        if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-            problems.append(site)
-        for w in caught:
-            if not issubclass(w.category, ConvergenceWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        refit, troubled = quiet_refit(model.leave_out(site), draws=draws, tune=tune,
+                                      chains=chains, random_seed=seed)  # fmt: skip
+        problems += [site] * troubled
         parts.append(_held_out_rows(refit, site, interval, rng))
-    if problems:
-        warnings.warn(
-            f"the refits without {', '.join(problems)} had convergence problems (divergences, "
-            "R-hat or ESS); their predictions are kept. Raise tune and draws.",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+    warn_problems(problems, "without", "predictions")
     rows = pd.concat([p[0] for p in parts], ignore_index=True)
     psis = psis_rows(result)
     rows = rows.merge(psis, on=["site", "arm"], how="left")
@@ -223,21 +218,53 @@ def _held_out_rows(refit: SummaryResult, site: str, interval: float, rng) -> tup
     mean, y, se = expected_estimates(refit)
     m = refit.record.model
     keep = np.array([r.site == site for r in m.rows])
-    mean, y, se = mean[:, keep], y[keep], se[keep]
+    post = refit.idata.posterior
+    theta = post["theta"].stack(sample=("chain", "draw")).transpose("sample", "row").values
+    arms = [r.arm for r, k in zip(m.rows, keep, strict=True) if k]
+    return held_out_rows(site, arms, y[keep], se[keep], mean[:, keep], theta[:, keep],
+                         post.sizes["chain"], interval, rng)  # fmt: skip
+
+
+def held_out_rows(
+    site: str,
+    arms: list[str],
+    y: np.ndarray,
+    se: np.ndarray,
+    mean: np.ndarray,
+    effect: np.ndarray,
+    chains: int,
+    interval: float,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, float]:
+    """Return a held-out site's estimates against their prediction (rows of ``LooSites``).
+
+    Parameters
+    ----------
+    site, arms
+        The site and the arm of each of its estimates ``y`` (with SEs ``se``).
+    mean, effect : ndarray
+        Draws (chain-major, ``draws x rows``) of each estimate's expected value and of the
+        true effect (the same for the person model; the summary model adds any bias).
+    chains : int
+        Number of chains in the draws (for the effective draws).
+
+    Returns
+    -------
+    (rows, lpd)
+        The rows, and the log predictive density of all of them together.
+    """
     logdens = stats.norm.logpdf(y, mean, se)  # (sample, row)
     n = mean.shape[0]
-    chains = refit.idata.posterior.sizes["chain"]
     dens = np.exp(logdens - logdens.max(0)).reshape(chains, -1, logdens.shape[1])
     ess = az.ess(az.convert_to_dataset({"d": dens}, dims={"d": ["row"]}))["d"].values
     replicated = mean + se * rng.standard_normal(mean.shape)
     tail = (1 - interval) / 2
     low, high = np.quantile(replicated, [tail, 1 - tail], axis=0)
-    theta = refit.idata.posterior["theta"].stack(sample=("chain", "draw")).values[keep]
-    e_low, e_high = np.quantile(theta, [tail, 1 - tail], axis=1)
+    e_low, e_high = np.quantile(effect, [tail, 1 - tail], axis=0)
     rows = pd.DataFrame(
         {
             "site": site,
-            "arm": [r.arm for r, k in zip(m.rows, keep, strict=True) if k],
+            "arm": arms,
             "estimate": y,
             "se": se,
             "pred_mean": mean.mean(0),
@@ -246,13 +273,12 @@ def _held_out_rows(refit: SummaryResult, site: str, interval: float, rng) -> tup
             "inside": (y >= low) & (y <= high),
             "lpd": special.logsumexp(logdens, axis=0) - np.log(n),
             "ess": ess,
-            "effect_mean": theta.mean(1),
+            "effect_mean": effect.mean(0),
             "effect_low": e_low,
             "effect_high": e_high,
         }
     )
-    site_lpd = float(special.logsumexp(logdens.sum(1)) - np.log(n))
-    return rows, site_lpd
+    return rows, float(special.logsumexp(logdens.sum(1)) - np.log(n))
 
 
 def psis_rows(result: SummaryResult) -> pd.DataFrame:

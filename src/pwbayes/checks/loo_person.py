@@ -12,17 +12,15 @@ distribution of an estimate, ``effect + se * eps``, exactly as for the summary m
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
-from ..errors import ConvergenceWarning, DataError
+from ..errors import DataError
 from ..intervals import check_interval
-from .loo import LooSites
+from .loo import LooSites, held_out_rows
+from .refits import quiet_refit, warn_problems
 
 if TYPE_CHECKING:
     from ..models.person import PersonModel
@@ -81,27 +79,16 @@ def person_loo_sites(
             continue
         if progress:
             print(f"pwbayes loo: refit {k + 1}/{len(m.sites)} without {site}", flush=True)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            refit = without_site(model, site).fit(
-                draws=draws, tune=tune, chains=chains, progress=False,
-                random_seed=None if random_seed is None else random_seed + k,
-            )  # fmt: skip
-        problems += [site] * any(issubclass(w.category, ConvergenceWarning) for w in caught)
-        for w in caught:
-            if not issubclass(w.category, ConvergenceWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        refit, troubled = quiet_refit(
+            without_site(model, site), draws=draws, tune=tune, chains=chains,
+            random_seed=None if random_seed is None else random_seed + k,
+        )  # fmt: skip
+        problems += [site] * troubled
         rows, lost = _predict(refit, model, site, own, rate, interval, rng)
         skipped += lost
         if rows is not None:
             parts.append(rows)
-    if problems:
-        warnings.warn(
-            f"the refits without {', '.join(problems)} had convergence problems; their "
-            "predictions are kept. Raise tune and draws.",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+    warn_problems(problems, "without", "predictions")
     rows = pd.concat([p[0] for p in parts], ignore_index=True) if parts else _EMPTY.copy()
     for col in ("elpd_psis", "pareto_k"):
         rows[col] = np.nan
@@ -164,29 +151,9 @@ def _predict(refit, model: PersonModel, site: str, own: list, rate, interval, rn
     wanted = {row.arm: tuple(c for c in arms[row.arm]) for row in own}
     _, effect = predict_new_site(refit.idata.posterior, r, *cells, rate[0], rng,
                                  arm_components=wanted, rate_cells=base)  # fmt: skip
-    order = {a: j for j, a in enumerate(wanted)}
+    y = np.array([row.estimate for row in own])
+    se = np.array([row.se for row in own])
     chains = refit.idata.posterior.sizes["chain"]
-    return _rows(site, own, effect, order, interval, rng, chains), lost
-
-
-def _rows(site, own, arms, arm_of, interval, rng, chains) -> tuple[pd.DataFrame, float]:
-    """Return the held-out site's rows and their joint log predictive density."""
-    effect = np.column_stack([arms[:, arm_of[r.arm]] for r in own])
-    y = np.array([r.estimate for r in own])
-    se = np.array([r.se for r in own])
-    logdens = stats.norm.logpdf(y, effect, se)
-    replicated = effect + se * rng.standard_normal(effect.shape)
-    tail = (1 - interval) / 2
-    low, high = np.quantile(replicated, [tail, 1 - tail], axis=0)
-    e_low, e_high = np.quantile(effect, [tail, 1 - tail], axis=0)
-    n = len(effect)
-    dens = np.exp(logdens - logdens.max(0)).reshape(chains, -1, len(own))
-    ess = az.ess(az.convert_to_dataset({"d": dens}, dims={"d": ["row"]}))["d"].values
-    rows = pd.DataFrame({
-        "site": site, "arm": [r.arm for r in own], "estimate": y, "se": se,
-        "pred_mean": effect.mean(0), "pred_low": low, "pred_high": high,
-        "inside": (y >= low) & (y <= high),
-        "lpd": special.logsumexp(logdens, axis=0) - np.log(n), "ess": ess,
-        "effect_mean": effect.mean(0), "effect_low": e_low, "effect_high": e_high,
-    })  # fmt: skip
-    return rows, float(special.logsumexp(logdens.sum(1)) - np.log(n))
+    return held_out_rows(
+        site, [row.arm for row in own], y, se, effect, effect, chains, interval, rng
+    ), lost

@@ -25,7 +25,6 @@ sensitivity with power-scaling"; ArviZ's ``psens``):
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,8 +33,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import ConvergenceWarning, DataError
+from ..errors import DataError
 from ..priors import Prior
+from .refits import quiet_refit, warn_problems
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -242,22 +242,11 @@ def sensitivity(
             print(f"pwbayes sensitivity: refit {k + 1}/{len(chosen)}: tau ~ {_text(priors_)}",
                   flush=True)  # fmt: skip
         seed = None if random_seed is None else random_seed + k
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            refit = make(priors_).fit(draws=draws, tune=tune, chains=chains, random_seed=seed,
-                              progress=False)  # fmt: skip
-        problems += [name] * any(issubclass(w.category, ConvergenceWarning) for w in caught)
-        for w in caught:
-            if not issubclass(w.category, ConvergenceWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        refit, troubled = quiet_refit(make(priors_), draws=draws, tune=tune, chains=chains,
+                                      random_seed=seed)  # fmt: skip
+        problems += [name] * troubled
         tables.append(_effects(refit, name, _text(priors_), source))
-    if problems:
-        warnings.warn(
-            f"the refits under {', '.join(map(repr, problems))} had convergence problems; "
-            "their rows are kept. Raise tune and draws.",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+    warn_problems([repr(p) for p in problems], "under", "rows")
     table = pd.concat(tables, ignore_index=True)
     base = table[table.prior == _FITTED].set_index(["component", "estimand"])
     key = pd.MultiIndex.from_frame(table[["component", "estimand"]])
