@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 
 from ._text import plural
-from .report_checks import loo_lines, predictive_lines, sensitivity_lines, write_check_files
+from .report_checks import (
+    loo_lines,
+    predictive_lines,
+    save_figure,
+    sensitivity_lines,
+    write_check_files,
+)
 from .results import PersonResult, ResultBase, SummaryResult
 
 if TYPE_CHECKING:
@@ -126,21 +132,13 @@ def write_outputs(
 def _figures(result, out: dict, folder: Path, title, subgroups: bool) -> None:
     if matplotlib.get_backend().lower() not in {"agg", "module://matplotlib_inline.backend_inline"}:
         matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = result.plot_forest(title=title)
-    fig.savefig(out["forest"], dpi=110)
-    plt.close(fig)
+    save_figure(result.plot_forest(title=title), out["forest"])
     if _has_moderators(result):
         out["moderators"] = folder / "moderators.png"
-        fig = result.plot_moderators(title=title)
-        fig.savefig(out["moderators"], dpi=110)
-        plt.close(fig)
+        save_figure(result.plot_moderators(title=title), out["moderators"])
     if subgroups:
         out["subgroups"] = folder / "subgroups.png"
-        fig = result.plot_subgroups()
-        fig.savefig(out["subgroups"], dpi=110)
-        plt.close(fig)
+        save_figure(result.plot_subgroups(), out["subgroups"])
 
 
 def _has_moderators(result: ResultBase) -> bool:

@@ -15,7 +15,13 @@ if TYPE_CHECKING:
     from .checks.ppc import PredictiveCheck
     from .checks.sensitivity import Sensitivity
 
-__all__ = ["loo_lines", "predictive_lines", "sensitivity_lines", "write_check_files"]
+__all__ = [
+    "loo_lines",
+    "predictive_lines",
+    "save_figure",
+    "sensitivity_lines",
+    "write_check_files",
+]
 
 
 def write_check_files(
@@ -25,33 +31,33 @@ def write_check_files(
     predictive: PredictiveCheck | None = None,
 ) -> dict[str, Path]:
     """Write the checks' tables (CSV) and figures (PNG) into ``folder``."""
-    import matplotlib.pyplot as plt
-
     out: dict[str, Path] = {}
     if predictive is not None:
         out["predictive"] = folder / "predictive_check.csv"
         _with_note(predictive.rows, predictive.note).to_csv(out["predictive"], index=False)
         out["predictive_plot"] = folder / "predictive_check.png"
-        fig = predictive.plot()
-        fig.savefig(out["predictive_plot"], dpi=110)
-        plt.close(fig)
+        save_figure(predictive.plot(), out["predictive_plot"])
     if sensitivity is not None:
         out["sensitivity"] = folder / "prior_sensitivity.csv"
         _with_note(sensitivity.table, sensitivity.note).to_csv(out["sensitivity"], index=False)
         out["power_scaling"] = folder / "power_scaling.csv"
         sensitivity.psens.to_csv(out["power_scaling"], index=False)
         out["sensitivity_plot"] = folder / "prior_sensitivity.png"
-        fig = sensitivity.plot()
-        fig.savefig(out["sensitivity_plot"], dpi=110)
-        plt.close(fig)
+        save_figure(sensitivity.plot(), out["sensitivity_plot"])
     if loo is not None:
         out["loo"] = folder / "loo_sites.csv"
         _with_note(loo.rows, loo.note).to_csv(out["loo"], index=False)
         out["loo_plot"] = folder / "loo_sites.png"
-        fig = loo.plot()
-        fig.savefig(out["loo_plot"], dpi=110)
-        plt.close(fig)
+        save_figure(loo.plot(), out["loo_plot"])
     return out
+
+
+def save_figure(fig, path: Path) -> None:
+    """Write a figure as PNG (110 dpi, as every figure of a report) and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _with_note(table, note):

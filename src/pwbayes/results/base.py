@@ -229,6 +229,26 @@ class ResultBase:
             df.attrs["suppressed"] = list(disclosure.suppressed)
         return df
 
+    def _new_site_table(self, comps: np.ndarray, arms: np.ndarray, hdi_prob: float):
+        """Table of a new site's effect draws (component rows, then arm rows), annotated.
+
+        Columns emptied by disclosure control (NaN draws) are left out.
+        """
+        m = self.record.model
+        rows = []
+        for draws, labels, key in ((comps, m.components, "component"), (arms, m.arms, "arm")):
+            hidden = np.isnan(draws).any(axis=0)
+            low, high = hdi(np.where(hidden, 0.0, draws), hdi_prob)
+            for j, label in enumerate(labels):
+                col = draws[:, j]
+                if hidden[j]:
+                    continue
+                rows.append({"component": label if key == "component" else None,
+                             "arm": label if key == "arm" else None, "mean": col.mean(),
+                             "sd": col.std(ddof=1), "hdi_low": low[j], "hdi_high": high[j],
+                             "p_positive": (col > 0).mean()})  # fmt: skip
+        return self._annotate(pd.DataFrame(rows), hdi_prob, "outcome")
+
     def _check_levels(self, level) -> tuple[str, ...]:
         if level is None:
             return self.LEVELS

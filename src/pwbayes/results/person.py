@@ -198,19 +198,7 @@ class PersonResult(ResultBase):
         cells, weights = population_cells(population, m, min_cell)
         rng = np.random.default_rng(random_seed)
         comps, arms = predict_new_site(self.idata.posterior, m, cells, weights, base_rate, rng)
-        rows = []
-        for draws, labels, key in ((comps, m.components, "component"), (arms, m.arms, "arm")):
-            hidden = np.isnan(draws).any(axis=0)  # emptied by disclosure control
-            low, high = hdi(np.where(np.isnan(draws), 0.0, draws), hdi_prob)
-            for j, label in enumerate(labels):
-                col = draws[:, j]
-                if hidden[j]:
-                    continue
-                rows.append({"component": label if key == "component" else None,
-                             "arm": label if key == "arm" else None, "mean": col.mean(),
-                             "sd": col.std(ddof=1), "hdi_low": low[j], "hdi_high": high[j],
-                             "p_positive": (col > 0).mean()})  # fmt: skip
-        table = self._annotate(pd.DataFrame(rows), hdi_prob, "outcome")
+        table = self._new_site_table(comps, arms, hdi_prob)
         table.attrs["base_rate"] = (
             base_rate if base_rate is not None else "drawn from the hierarchy"
         )

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..intervals import HDI_PROB, check_interval, hdi
+from ..intervals import HDI_PROB, check_interval
 from .base import ResultBase
 from .moderation import moderator_table, new_site_draws
 
@@ -211,16 +211,7 @@ class SummaryResult(ResultBase):
             raise DataError("predict_site needs pooling='partial' (a hierarchy to draw from).")
         rng = np.random.default_rng(random_seed)
         comps, arms = new_site_draws(self.idata.posterior, m, moderators, rng)
-        rows = []
-        for draws, labels, key in ((comps, m.components, "component"), (arms, m.arms, "arm")):
-            low, high = hdi(draws, hdi_prob)
-            for j, label in enumerate(labels):
-                col = draws[:, j]
-                rows.append({"component": label if key == "component" else None,
-                             "arm": label if key == "arm" else None, "mean": col.mean(),
-                             "sd": col.std(ddof=1), "hdi_low": low[j], "hdi_high": high[j],
-                             "p_positive": (col > 0).mean()})  # fmt: skip
-        table = self._annotate(pd.DataFrame(rows), hdi_prob, "outcome")
+        table = self._new_site_table(comps, arms, hdi_prob)
         table.attrs["moderators"] = dict(moderators) if moderators else "the sites' average"
         return table
 
