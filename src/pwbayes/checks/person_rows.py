@@ -14,14 +14,15 @@ import numpy as np
 from scipy import special
 
 from ..errors import DataError
+from ..results.person_predict import flat_draws
 
 if TYPE_CHECKING:
     import xarray as xr
 
     from ..models.person import PersonModel
 
-__all__ = ["check_person_fit", "person_eta", "person_loglik_totals", "replicated_events",
-           "subgroup_draws"]  # fmt: skip
+__all__ = ["check_person_fit", "eta_at", "person_eta", "person_loglik_totals",
+           "replicated_events"]  # fmt: skip
 
 
 def check_person_fit(post: xr.Dataset, model: PersonModel, what: str) -> None:
@@ -79,16 +80,13 @@ def person_eta(
     return eta
 
 
-def subgroup_draws(post: xr.Dataset, index) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """``delta`` and ``delta_site`` at the draws ``index`` of the flattened chains."""
-    out: list[np.ndarray | None] = []
-    for name in ("delta", "delta_site"):
-        if name not in post:
-            out.append(None)
-            continue
-        values = post[name].values
-        out.append(values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])[index])
-    return out[0], out[1]
+def eta_at(post: xr.Dataset, model: PersonModel, index: slice | np.ndarray) -> np.ndarray:
+    """Linear predictor ``(draws, rows)`` at the draws ``index`` of the flattened chains."""
+    alpha, beta = flat_draws(post, "alpha", index), flat_draws(post, "beta", index)
+    gamma = flat_draws(post, "gamma", index) if "gamma" in post else np.zeros((len(alpha), 0))
+    delta, delta_site = (flat_draws(post, n, index) if n in post else None
+                         for n in ("delta", "delta_site"))  # fmt: skip
+    return person_eta(alpha, beta, gamma, model, delta, delta_site)
 
 
 def person_loglik_totals(post: xr.Dataset, model: PersonModel, chunk: int = 50) -> np.ndarray:
@@ -101,19 +99,11 @@ def person_loglik_totals(post: xr.Dataset, model: PersonModel, chunk: int = 50) 
     stays small at national scale.
     """
     chains, draws = post.sizes["chain"], post.sizes["draw"]
-
-    def flat(name: str) -> np.ndarray:
-        values = post[name].values
-        return values.reshape(chains * draws, *values.shape[2:])
-
-    alpha, beta = flat("alpha"), flat("beta")
-    gamma = flat("gamma") if "gamma" in post else np.zeros((len(alpha), 0))
     k, n = model.cells.k, model.cells.n
-    out = np.empty(len(alpha))
-    for start in range(0, len(alpha), chunk):
+    out = np.empty(chains * draws)
+    for start in range(0, len(out), chunk):
         part = slice(start, start + chunk)
-        delta, delta_site = subgroup_draws(post, part)
-        eta = person_eta(alpha[part], beta[part], gamma[part], model, delta, delta_site)
+        eta = eta_at(post, model, part)
         # k log p + (n - k) log(1 - p) = k eta - n log(1 + e^eta); rows resting on an
         # effect that disclosure control emptied are left out (the same rows in every draw)
         keep = ~np.isnan(eta).any(axis=0)

@@ -27,7 +27,7 @@ from scipy import special
 
 from ..errors import DataError
 from ..intervals import check_interval
-from .person_rows import check_person_fit, person_eta, replicated_events, subgroup_draws
+from .person_rows import check_person_fit, eta_at, replicated_events
 from .ppc import PredictiveCheck
 
 if TYPE_CHECKING:
@@ -80,14 +80,7 @@ def person_predictive_check(
     post = result.idata.posterior
     total = post.sizes["chain"] * post.sizes["draw"]
     pick = rng.choice(total, size=min(draws, total), replace=False)
-
-    def flat(name: str) -> np.ndarray:
-        values = post[name].values
-        return values.reshape(total, *values.shape[2:])[pick]
-
-    alpha, beta = flat("alpha"), flat("beta")
-    gamma = flat("gamma") if "gamma" in post else np.zeros((len(pick), 0))
-    eta = person_eta(alpha, beta, gamma, model, *subgroup_draws(post, pick))
+    eta = eta_at(post, model, pick)
     events = replicated_events(eta, model, rng)  # (draw, row)
     p = special.expit(eta)
     tables = [_cells(model, key, labels, events, p) for key, labels in _keys(model)]

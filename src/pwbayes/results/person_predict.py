@@ -26,7 +26,7 @@ from scipy import special
 from ..errors import DataError, DisclosureError, quote_values
 from ..record import ModelRecord
 
-__all__ = ["population_cells", "predict_new_site", "standardised_cells"]
+__all__ = ["flat_draws", "population_cells", "predict_new_site", "standardised_cells"]
 
 
 def population_cells(
@@ -172,6 +172,12 @@ def _encode(frame: pd.DataFrame, columns: list[str], names: list[str]) -> tuple[
     return np.column_stack(blocks), names
 
 
+def flat_draws(post, name: str, index: slice | np.ndarray = slice(None)) -> np.ndarray:
+    """Draws of ``name`` with chains and draws flattened (chain-major), at ``index``."""
+    values = post[name].values
+    return values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])[index]
+
+
 def predict_new_site(
     post,
     record: ModelRecord,
@@ -189,12 +195,7 @@ def predict_new_site(
     the population whose average rate ``base_rate`` is (default the target population:
     e.g. a comparison group of non-participants beside participants).
     """
-
-    def flat(name: str) -> np.ndarray:
-        values = post[name].values
-        return values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])
-
-    mu, tau = flat("mu"), flat("tau")
+    mu, tau = flat_draws(post, "mu"), flat_draws(post, "tau")
     beta = mu + tau * rng.standard_normal(mu.shape)
     arms = arm_components if arm_components is not None else record.arm_components
     comps = list(record.components)
@@ -204,10 +205,12 @@ def predict_new_site(
     assert person is not None
     if person.family != "bernoulli":
         return shifts[:, : mu.shape[1]], shifts[:, mu.shape[1] :]
-    gamma = flat("gamma") if "gamma" in post else np.zeros((len(mu), 0))
+    gamma = flat_draws(post, "gamma") if "gamma" in post else np.zeros((len(mu), 0))
     lin = gamma @ cells.T  # (draw, cell)
     if base_rate is None:
-        alpha = flat("alpha_mu") + flat("alpha_sd") * rng.standard_normal(len(mu))
+        alpha = flat_draws(post, "alpha_mu") + flat_draws(post, "alpha_sd") * rng.standard_normal(
+            len(mu)
+        )
     elif rate_cells is None:
         alpha = _intercept_for(base_rate, lin, weights)
     else:
