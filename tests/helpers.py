@@ -91,7 +91,7 @@ def fake_person_result(model, seed=0, chains=2, draws=1000, delta_loc=None):
 
     ``alpha ~ N(-1, 0.1)``, ``mu_c ~ N(0.2, 0.05)``, ``beta = mu + N(0, 0.05)``, ``gamma ~
     N(0, 0.05)`` and, with subgroups, ``delta ~ N(delta_loc, 0.05)`` (``(component,
-    subgroup)`` means; default zero).
+    subgroup)`` means; default zero); with moderators ``moderator_effect ~ N(0.1, 0.05)``.
     """
     rng = np.random.default_rng(seed)
     c = model.coords
@@ -109,6 +109,9 @@ def fake_person_result(model, seed=0, chains=2, draws=1000, delta_loc=None):
     post["beta"] = post["mu"][:, :, None] + rng.normal(0, 0.05, (*shape, n_site, n_comp))
     dims = {"alpha": ["site"], "mu": ["component"], "tau": ["component"],
             "gamma": ["covariate"], "beta": ["site", "component"]}  # fmt: skip
+    if "moderator" in c:
+        post["moderator_effect"] = rng.normal(0.1, 0.05, (*shape, n_comp, len(c["moderator"])))
+        dims["moderator_effect"] = ["component", "moderator"]
     if "subgroup" in c:
         loc = np.zeros((n_comp, len(c["subgroup"]))) if delta_loc is None else delta_loc
         post["delta"] = loc + rng.normal(0, 0.05, (*shape, *loc.shape))
@@ -119,7 +122,9 @@ def fake_person_result(model, seed=0, chains=2, draws=1000, delta_loc=None):
     idata = az.from_dict(
         posterior=post,
         sample_stats={"diverging": np.zeros(shape, dtype=bool)},
-        coords={k: c[k] for k in ("site", "component", "covariate", "subgroup") if k in c},
+        coords={
+            k: c[k] for k in ("site", "component", "covariate", "subgroup", "moderator") if k in c
+        },  # fmt: skip
         dims=dims,
     )
     return _quietly(model, idata, seed)

@@ -25,6 +25,7 @@ def test_specs_are_shipped():
         "eight_schools",
         "synthetic_person_work_gt_8h",
         "synthetic_subgroups_work_gt_8h",
+        "synthetic_person_moderators",
     } <= names
 
 
@@ -45,6 +46,27 @@ def test_the_moderator_spec_uses_the_published_site_facts():
     assert before == tuple(
         float(facts.randomisation[s] == "before_enrolment") for s in model.data.sites
     )
+
+
+def test_person_specs_take_site_facts_published_or_from_a_file(tmp_path):
+    path = ROOT / "models" / "synthetic_person_moderators.toml"
+    model = model_from_spec(load_spec(path))
+    assert model.moderators.names == ["randomisation=before_enrolment"]
+    before = model.model_record().moderators["randomisation=before_enrolment"]
+    assert before == tuple(float(s in ("Deventer", "Groningen")) for s in model.data.sites)
+    # the same facts from a file beside the spec
+    facts = pw.published.municipalities()[["municipality", "randomisation"]]
+    facts.to_csv(tmp_path / "sites.csv", index=False)
+    text = path.read_text().replace('site_data = "published"', 'site_data = "sites.csv"')
+    (tmp_path / "spec.toml").write_text(text)
+    from_file = model_from_spec(load_spec(tmp_path / "spec.toml"))
+    np.testing.assert_array_equal(from_file.moderators.values, model.moderators.values)
+    (tmp_path / "bad.toml").write_text(text.replace('"sites.csv"', '"absent.csv"'))
+    with pytest.raises(pw.SpecError, match=r"\[model\] site_data: .*absent.csv"):
+        model_from_spec(load_spec(tmp_path / "bad.toml"))
+    (tmp_path / "bad.toml").write_text(text.replace('"sites.csv"', "3"))
+    with pytest.raises(pw.SpecError, match=r"site_data = 3: give a file"):
+        model_from_spec(load_spec(tmp_path / "bad.toml"))
 
 
 def test_suspect_specs_treat_rows_as_documented():

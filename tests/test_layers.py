@@ -18,8 +18,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "pwbayes"
 
 #: Layers in order; a module belongs to the layer of its longest matching prefix.
 LAYERS = (
-    ("foundation", ("pwbayes._version", "pwbayes._text", "pwbayes.errors", "pwbayes.arms",
-                    "pwbayes.priors", "pwbayes.record", "pwbayes.intervals")),
+    ("foundation", ("pwbayes._version", "pwbayes._text", "pwbayes._typed", "pwbayes.errors",
+                    "pwbayes.arms", "pwbayes.priors", "pwbayes.record", "pwbayes.intervals")),
     ("data", ("pwbayes.data", "pwbayes.examples")),
     ("models", ("pwbayes.models",)),
     ("sampling", ("pwbayes.sampling",)),
@@ -43,7 +43,7 @@ DOORS = {
     ("pwbayes.results.person", "pwbayes.checks.loo_person"),
     ("pwbayes.results.person", "pwbayes.checks.ppc_person"),
     ("pwbayes.results.person", "pwbayes.checks.sensitivity"),
-    ("pwbayes.results.summary", "pwbayes.plots.moderators"),
+    ("pwbayes.results.base", "pwbayes.plots.moderators"),
 }
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80  # code lines, docstring excluded; numba kernels are exempt

@@ -139,7 +139,7 @@ def test_likelihood_equals_direct_bernoulli_computation(people, collapse):
     [
         ({"subgroups": ["no_such_column"]}, "not found"),
         ({"subgroups_by_site": True}, "needs subgroups"),
-        ({"subgroups": SUBGROUPS, "likelihood": "normal_approx"}, "no subgroup terms"),
+        ({"subgroups": SUBGROUPS, "likelihood": "normal_approx"}, "no subgroups; use"),
         ({"subgroups": ["female"], "subgroup_bins": {"female": 3}}, "not numeric"),
         ({"subgroups": ["age"], "subgroup_bins": {"female": 3}}, "not subgroups"),
         ({"subgroups": ["municipality"]}, "site/arm/outcome"),

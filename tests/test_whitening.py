@@ -11,8 +11,11 @@ from pytensor.gradient import verify_grad
 import pwbayes as pw
 from pwbayes.models.person import glm
 from pwbayes.models.person.kernels.whitening_op import site_effects
+from pwbayes.models.person.stage_one import moderated_blocks
 
 PERSON = {"site": "municipality", "arm": "arm", "outcome": "work_gt_8h"}
+#: published site facts (one value per municipality, on each of its rows)
+_FACTS = pw.examples.summary_effects()
 
 
 def _blocks(rng, sites=3, n=4, k=2):
@@ -75,6 +78,34 @@ def test_op_gradient_matches_finite_differences():
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+def test_moderated_blocks_centre_the_shifted_effects():
+    """At ``w = 0`` the whitened effects plus the moderators' part are the Gaussian posterior
+    mean under the prior ``N(mean + (0, G x_m), D^2)``: the appended columns have the right
+    sign and order (a wrong one still gives the exact posterior, but sampling gets harder).
+    """
+    rng = np.random.default_rng(7)
+    h, hvec, kmat = _blocks(rng)
+    blocks = np.concatenate([h, hvec[:, :, None], kmat], axis=2)
+    x = rng.normal(size=(3, 2))  # site x moderator
+    g = rng.normal(size=(3, 2))  # component x moderator
+    am, mu, asd, tau, gamma = (
+        0.3,
+        rng.normal(size=3),
+        0.8,
+        np.abs(rng.normal(size=3)) + 0.2,
+        [0.4, -0.2],
+    )
+    wide = moderated_blocks(blocks, x)
+    k = wide[:, :, 5:]
+    alpha, beta, _ = _dense(h, hvec, k, am, mu, asd, tau, np.r_[gamma, g.ravel()], np.zeros((3, 4)))
+    sd = np.r_[asd, tau]
+    for m in range(3):
+        prior_mean = np.r_[am, mu + g @ x[m]]
+        precision = np.diag(sd**-2) + h[m]
+        want = np.linalg.solve(precision, prior_mean / sd**2 + hvec[m] - kmat[m] @ gamma)
+        np.testing.assert_allclose(np.r_[alpha[m], beta[m] + g @ x[m]], want, rtol=1e-10)
+
+
 @pytest.fixture(scope="module")
 def people():
     return pw.examples.simulate_participants(random_seed=4, size=0.3).data
@@ -90,18 +121,23 @@ def _model(df, **kw):
     )
 
 
-def test_whitened_density_is_the_noncentred_one_after_the_change_of_variables(people):
+@pytest.mark.parametrize("moderated", [False, True])
+def test_whitened_density_is_the_noncentred_one_after_the_change_of_variables(people, moderated):
     """log p_W = log p_N + S log(alpha_sd) + log |d xi / d w| + log |d mu / d mu_std|.
 
     At random points of the whitened model: ``mu = c + s(tau) * mu_std`` with
     ``s = sqrt(v + tau^2 / J)``; with ``phi = mean + sd * xi``: ``alpha_m = alpha_mu +
     alpha_sd * xi_m0`` and ``z_m = xi_m,1:``; the log density of ``w`` holds
     ``-sum log diag L`` for ``w -> xi``. Equal up to a constant means the same posterior;
-    the constant is checked too.
+    the constant is checked too. With site-level moderators ``x`` (effects ``g``) the
+    whitened variable is ``beta - x g'``, and ``g`` enters the blocks as covariate effects.
     """
-    white = _model(people)
-    plain = _model(people, parameterization="noncentered")
+    kw = {"moderators": ["randomisation"], "site_data": _FACTS} if moderated else {}
+    white = _model(people, **kw)
+    plain = _model(people, parameterization="noncentered", **kw)
     blocks = white.whitening.blocks
+    if moderated:
+        blocks = moderated_blocks(blocks, white.moderators.standardised)
     n = blocks.shape[1]
     h, hvec, kmat = blocks[:, :, :n], blocks[:, :, n], blocks[:, :, n + 1 :]
     centre, fe_var = white.whitening.mu_scaling
@@ -117,14 +153,28 @@ def test_whitened_density_is_the_noncentred_one_after_the_change_of_variables(pe
         scale = np.sqrt(fe_var + tau**2 / sites_per_component)
         mu = centre + scale * point["mu_std"]
         gamma, w = point["gamma"], point["site_w"]
+        shift = 0.0
+        if moderated:
+            g = point["moderator_effect"]
+            shift = white.moderators.standardised @ g.T
+            gamma = np.r_[gamma, g.ravel()]
         alpha, beta, _ = _dense(h, hvec, kmat, am, mu, asd, tau, gamma, w)
         logjac = 0.0
         for m in range(len(blocks)):
             sd = np.r_[asd, tau]
             chol = np.linalg.cholesky(np.eye(n) + sd[:, None] * h[m] * sd[None, :])
             logjac -= np.log(np.diag(chol)).sum()
-        other = {k: point[k] for k in ("alpha_mu", "alpha_sd_log__", "tau_log__", "gamma")}
+        names = ["alpha_mu", "alpha_sd_log__", "tau_log__", "gamma"]
+        other = {k: point[k] for k in names + ["moderator_effect"] * moderated}
         other.update(mu=mu, alpha=alpha, z=(beta - mu) / tau)
+        if moderated:  # the graph's beta is the whitened variable plus the moderators' part
+            model = white.model
+            (beta_of_values,) = model.replace_rvs_by_values([model["beta"]])
+            fn = model.compile_fn(
+                beta_of_values, inputs=model.value_vars, point_fn=False, on_unused_input="ignore"
+            )
+            got = fn(**point)
+            np.testing.assert_allclose(got, beta + shift, rtol=1e-10, atol=1e-10)
         # the Potential leaves out the normal densities' constants, log(2 pi) / 2 each
         const = 0.5 * np.log(2 * np.pi) * blocks.shape[0] * n
         want = lp_n(other) + len(blocks) * np.log(asd) + logjac + np.log(scale).sum() + const

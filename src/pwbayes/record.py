@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
+from ._typed import build, plain
 from ._version import __version__
 from .errors import RecordError
 
@@ -113,6 +112,8 @@ class PersonSection:
     covariates: tuple[str, ...]
     covariate_mean: tuple[float | None, ...]
     covariate_sd: tuple[float | None, ...]
+    #: Site-level moderators: name -> value per site (in the order of ``sites``).
+    moderators: dict[str, tuple[float, ...]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,12 @@ class ModelRecord:
     person: PersonSection | None = None
     subgroups: SubgroupSection | None = None
     weak_tau: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def moderators(self) -> dict[str, tuple[float, ...]]:
+        """Site-level moderators of either kind of model: name -> raw value per site."""
+        section = self.summary if self.summary is not None else self.person
+        return dict(section.moderators) if section is not None else {}
 
     @property
     def row_labels(self) -> list[str]:
@@ -271,7 +278,7 @@ class FitRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the record as plain JSON-friendly data (dicts, lists, numbers, text)."""
-        return _plain(self)
+        return plain(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FitRecord:
@@ -288,11 +295,15 @@ class FitRecord:
         version = data.get("format_version")
         if version != FORMAT_VERSION:
             raise RecordError(format_message(version, data.get("pwbayes_version")))
-        return _build(cls, data, "record")
+        return build(cls, data, "record")
 
     def to_json(self) -> str:
-        """Return :meth:`to_dict` as JSON text."""
-        return json.dumps(self.to_dict(), sort_keys=True)
+        """Return :meth:`to_dict` as JSON text.
+
+        Keys keep their order: the order of a record's mappings (moderators, subgroup
+        variables, arms) is the order of the posterior's coordinates.
+        """
+        return json.dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str) -> FitRecord:
@@ -329,71 +340,3 @@ def format_message(version: object, written_by: object) -> str:
         f"the record has format version {version!r}; this pwbayes ({__version__}) reads "
         f"format {FORMAT_VERSION}. The file is damaged or was not written by pwbayes."
     )
-
-
-# ---------------------------------------------------------------------------- conversion
-def _plain(value: Any) -> Any:
-    """Dataclasses to dicts, tuples to lists, recursively."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
-def _build(cls: type, data: Any, path: str) -> Any:
-    """Build dataclass ``cls`` from ``data``, checking every field's type."""
-    if not isinstance(data, Mapping):
-        raise RecordError(f"{path} must be a mapping, got {type(data).__name__}.")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise RecordError(f"{path} has unknown field(s) {unknown}; the file is damaged.")
-    values = {}
-    for name, f in fields.items():
-        if name not in data:
-            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
-                continue  # a field added later with a default: older records lack it
-            raise RecordError(f"{path} lacks the field {name!r}; the file is damaged (truncated?).")
-        values[name] = _convert(hints[name], data[name], f"{path}.{name}")
-    return cls(**values)
-
-
-def _convert(tp: Any, value: Any, path: str) -> Any:
-    """Check ``value`` against the type hint ``tp`` and convert lists to tuples."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (Union, types.UnionType):
-        return _convert_union(tp, value, path)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _build(tp, value, path)
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise RecordError(f"{path} must be a list, got {value!r}.")
-        return tuple(_convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            raise RecordError(f"{path} must be a mapping, got {value!r}.")
-        return {str(k): _convert(args[1], v, f"{path}[{k!r}]") for k, v in value.items()}
-    if tp is Any:
-        return value
-    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if tp in (int, str, bool) and type(value) is tp:
-        return value
-    raise RecordError(f"{path} = {value!r} should be of type {getattr(tp, '__name__', tp)}.")
-
-
-def _convert_union(tp: Any, value: Any, path: str) -> Any:
-    """Convert ``value`` to the first member of the union ``tp`` that accepts it."""
-    args = typing.get_args(tp)
-    if value is None and type(None) in args:
-        return None
-    for arg in (a for a in args if a is not type(None)):
-        try:
-            return _convert(arg, value, path)
-        except RecordError:
-            continue
-    raise RecordError(f"{path} = {value!r} is not one of {tp}.")

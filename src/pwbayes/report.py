@@ -142,20 +142,19 @@ def _figures(result, out: dict, folder: Path, title, subgroups: bool) -> None:
 
 
 def _has_moderators(result: ResultBase) -> bool:
-    s = result.record.model.summary
-    return isinstance(result, SummaryResult) and s is not None and bool(s.moderators)
+    return bool(result.record.model.moderators)
 
 
 def _moderators(result: ResultBase) -> list[str]:
     """Site-level moderators: effect per SD and per unit, and the share of tau explained."""
     if not _has_moderators(result):
         return []
-    assert isinstance(result, SummaryResult)
     table = result.moderator_effects()
-    m = result.record.model
+    m, scale = result.record.model, table.attrs["scale"]
+    digits = 2 if scale == "log-odds" else 1  # log-odds are small numbers
     explained = {r["component"]: r for r in table.attrs["explained"]}
     lines = ["", f"## What explains the differences between {plural(m.site_noun)}", "",
-             f"Change in each component's effect ({m.scale}) per SD of a {m.site_noun}-level "
+             f"Change in each component's effect ({scale}) per SD of a {m.site_noun}-level "
              "moderator over the fitted sites (90% HDI), and the share of the component's "
              f"between-{m.site_noun} variance the moderators explain.", "",
              "| component | moderator | per SD | 90% HDI | per unit | P(>0) | share explained |",
@@ -168,7 +167,8 @@ def _moderators(result: ResultBase) -> list[str]:
             share += f"prior alone {e['prior_share_mean']:.0%}"
         lines.append(
             f"| {m.component_labels.get(r.component, r.component)} | {r.moderator} | "
-            f"{r.per_sd_mean:+.1f} | [{r.per_sd_low:+.1f}, {r.per_sd_high:+.1f}] | "
+            f"{r.per_sd_mean:+.{digits}f} | [{r.per_sd_low:+.{digits}f}, "
+            f"{r.per_sd_high:+.{digits}f}] | "
             f"{r.per_unit_mean:+.2f} | {r.p_positive:.2f} | {share} |"
         )
     return lines + ["", "![moderators](moderators.png)"]

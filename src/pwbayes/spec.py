@@ -40,7 +40,7 @@ _SUMMARY_MODEL = {"pooling", "interactions", "suspect", "suspect_action", "note"
                   "site_noun", "moderators"}  # fmt: skip
 _PERSON_MODEL = {"family", "comparison", "subgroups", "subgroup_bins", "subgroups_by_site",
                  "min_cell", "likelihood", "parameterization", "missing", "collapse", "note",
-                 "unit", "site_noun"}  # fmt: skip
+                 "unit", "site_noun", "moderators", "site_data"}  # fmt: skip
 _ALLOWED: dict[str, set[str] | None] = {
     "title": None,
     "data": {
@@ -250,7 +250,26 @@ def model_from_spec(spec: Mapping[str, Any]):
         from .models.person import PersonModel
 
         columns = dict(spec["columns"])
+        if "site_data" in options:
+            options["site_data"] = _site_data(spec, options["site_data"])
         return PersonModel(df, **columns, **options, priors=spec.get("priors"))
     from .models.summary import SummaryModel
 
     return SummaryModel(df, **spec["columns"], **options, priors=spec.get("priors"))
+
+
+def _site_data(spec: Mapping[str, Any], where: object) -> pd.DataFrame:
+    """Read the table of sites of ``[model] site_data``: ``"published"`` or a file."""
+    if where == "published":
+        from .data.published import municipalities
+
+        return municipalities()
+    if not isinstance(where, str):
+        raise SpecError(
+            f"[model] site_data = {where!r}: give a file of one row per site (relative to the "
+            'spec), or "published" for the published facts about the six municipalities.'
+        )
+    try:
+        return read_data(Path(spec.get("_base", ".")) / where)
+    except DataError as err:
+        raise SpecError(f"[model] site_data: {err}") from None

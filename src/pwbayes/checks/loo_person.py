@@ -3,11 +3,12 @@
 For each site the person model is made again without that site's persons
 (:func:`pwbayes.models.person.refit.without_site`: a graph of its own, so each refit
 compiles) and fitted; the held-out site is then predicted as a municipality that did not
-take part (:meth:`~pwbayes.PersonResult.predict_site`), for its own participants and at its
-own comparison group's rate. Its published-method estimates (the record's site x arm
-rows, which disclosure control has already checked) are compared with the predictive
-distribution of an estimate, ``effect + se * eps``, exactly as for the summary model
-(:mod:`.loo`): interval, inside, log predictive density.
+take part (:meth:`~pwbayes.PersonResult.predict_site`), for its own participants, at its own
+comparison group's rate and (with site-level moderators) at its own moderator values. Its
+published-method estimates (the record's site x arm rows, which disclosure control has
+already checked) are compared with the predictive distribution of an estimate,
+``effect + se * eps``, exactly as for the summary model (:mod:`.loo`): interval, inside,
+log predictive density.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def person_loo_sites(
     for k, site in enumerate(m.sites):
         own = [r for r in m.rows if r.site == site and r.estimate is not None and r.se is not None]
         rate = _comparison_rate(model, site)
-        why = _unpredictable(own, rate, model)
+        why = _unpredictable(own, rate, model) or _unmoderated(model, site)
         if why:  # decided before refitting, from released figures and counts only
             skipped += [f"{r.label} ({why})" for r in own]
             continue
@@ -123,6 +124,27 @@ def _unpredictable(own: list, rate: tuple[float | None, int], model: PersonModel
     return ""
 
 
+def _unmoderated(model: PersonModel, site: str) -> str:
+    """Why the other sites cannot carry the model's moderators (site facts only), or ''."""
+    mods = model.moderators
+    if mods is None:
+        return ""
+    rest = np.delete(mods.values, model.data.sites.index(site), axis=0)
+    if len(rest) < len(mods.names) + 2:
+        return f"too few other {model.site_noun}s for {len(mods.names)} moderator(s)"
+    same = [n for j, n in enumerate(mods.names) if len(np.unique(rest[:, j])) < 2]
+    return f"the other {model.site_noun}s share one value of {same}" if same else ""
+
+
+def _moderators_of(model: PersonModel, site: str) -> dict[str, float] | None:
+    """Return the held-out site's raw moderator values (site facts, not persons), or None."""
+    mods = model.moderators
+    if mods is None:
+        return None
+    row = mods.values[model.data.sites.index(site)]
+    return {n: float(v) for n, v in zip(mods.names, row, strict=True)}
+
+
 def _predict(refit, model: PersonModel, site: str, own: list, rate, interval, rng):
     """Predict the held-out site's rows from the refit; rows that cannot be, with why."""
     from ..results.person_predict import predict_new_site, standardised_cells
@@ -150,7 +172,8 @@ def _predict(refit, model: PersonModel, site: str, own: list, rate, interval, rn
     base = standardised_cells(x[comparison], np.ones(int(comparison.sum())), r)
     wanted = {row.arm: tuple(c for c in arms[row.arm]) for row in own}
     _, effect = predict_new_site(refit.idata.posterior, r, *cells, rate[0], rng,
-                                 arm_components=wanted, rate_cells=base)  # fmt: skip
+                                 arm_components=wanted, rate_cells=base,
+                                 moderators=_moderators_of(model, site))  # fmt: skip
     y = np.array([row.estimate for row in own])
     se = np.array([row.se for row in own])
     chains = refit.idata.posterior.sizes["chain"]

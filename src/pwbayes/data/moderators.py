@@ -1,10 +1,11 @@
-"""Site-level moderators of a summary model: one value per site, checked and standardised.
+"""Site-level moderators of a model: one value per site, checked and standardised.
 
 A moderator is a characteristic of a site, not of a person or an arm: the comparison
 group's level, when randomisation happened, how long the experiment ran. In a table of
-site x arm rows it is a column whose value is the same on every row of a site. Numbers
-and booleans are used as they are; a text column with two values becomes an indicator of
-the second (in sorted order), named ``"column=value"``.
+site x arm rows (or of persons) it is a column whose value is the same on every row of a
+site; a table of sites holds it once per site. Numbers and booleans are used as they are;
+a text column with two values becomes an indicator of the second (in sorted order), named
+``"column=value"``.
 
 The model uses them centred at their mean over the sites and divided by their SD over the
 sites, so that a moderator's coefficient is the change in a component's effect per SD
@@ -22,7 +23,7 @@ import pandas as pd
 from ..errors import DataError, quote_values
 from .checks import site_labels
 
-__all__ = ["Moderators", "site_moderators"]
+__all__ = ["Moderators", "moderator_values", "site_moderators"]
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,21 @@ def site_moderators(
         )
     if len(set(columns)) != len(columns):
         raise DataError(f"moderators={list(columns)!r} names a column twice.")
+    if site not in data.columns:
+        raise DataError(
+            f"The moderators' table has no site column {site!r}; it has columns "
+            f"{list(map(str, data.columns))}. Give one row per site with the site's name there."
+        )
     names, values = [], []
     labels = site_labels(data[site], site)  # as the model reads them
     keep = labels.isin(list(sites)).to_numpy()
     data, labels = data[keep], labels[keep]  # rows of other sites (excluded) do not count
+    absent = [s for s in sites if s not in set(labels)]
+    if absent:
+        raise DataError(
+            f"The moderators' table has no row for site(s) {quote_values(absent)}; every site "
+            f"of the model needs its moderator values (sites: {quote_values(sites)})."
+        )
     for col in columns:
         if col not in data.columns:
             raise DataError(
@@ -130,3 +142,10 @@ def _as_numbers(per_site: pd.Series, col: str) -> tuple[str, np.ndarray]:
             "indicator), or give numbers."
         )
     return f"{col}={levels[1]}", (per_site.astype(str) == levels[1]).to_numpy(dtype=float)
+
+
+def moderator_values(moderators: Moderators | None) -> dict[str, tuple[float, ...]]:
+    """Return the raw values per site as a record keeps them (name -> value per site)."""
+    if moderators is None:
+        return {}
+    return {n: tuple(map(float, moderators.values[:, j])) for j, n in enumerate(moderators.names)}

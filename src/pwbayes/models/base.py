@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import pymc as pm
 
 from .._text import plural
@@ -34,6 +35,7 @@ __all__ = [
     "ModelBase",
     "check_sites",
     "kernel_version",
+    "moderation",
     "prior_rv",
     "scalar_rv",
     "weak_tau",
@@ -157,6 +159,22 @@ def scalar_rv(name: str, prior: Prior, *, as_data: bool = False):
     if as_data:
         params = {k: pm.Data(f"{name}_prior_{k}", v) for k, v in params.items()}
     return getattr(pm, prior.dist)(name, **params)
+
+
+def moderation(priors: ResolvedPriors, comps: Sequence[str], values: np.ndarray):
+    """Create the site-level moderators' effects ``g`` and their part ``x_m . g_c``.
+
+    Creates ``moderator_effect`` (component x moderator, the ``moderator`` prior, its
+    parameters ``pm.Data``) and ``moderator_values`` (site x moderator, standardised), and
+    returns ``(g, x g')`` (the latter site x component).
+    """
+    dist, params = priors.params("moderator", comps)
+    n = values.shape[1]  # parameters as full (component, moderator) arrays: the RV's shape
+    shaped = {k: pm.Data(f"moderator_effect_prior_{k}", np.repeat(v[:, None], n, axis=1))
+              for k, v in params.items()}  # fmt: skip
+    effect = getattr(pm, dist)("moderator_effect", **shaped, dims=("component", "moderator"))
+    x = pm.Data("moderator_values", values, dims=("site", "moderator"))
+    return effect, pm.math.dot(x, effect.T)
 
 
 @cache

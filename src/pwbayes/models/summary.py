@@ -24,7 +24,7 @@ import pandas as pd
 import pymc as pm
 
 from ..arms import ArmParser, default_parser
-from ..data.moderators import Moderators, site_moderators
+from ..data.moderators import Moderators, moderator_values, site_moderators
 from ..data.validate import SummaryData, validate_summary
 from ..errors import DataError
 from ..priors import default_priors, resolve_priors
@@ -266,7 +266,7 @@ class SummaryModel(ModelBase):
                 excluded_rows=_rows(d.excluded),
                 bias_sites=tuple(self.bias_sites),
                 held_out_sites=tuple(self.held_out_sites),
-                moderators=_moderator_values(self.moderators),
+                moderators=moderator_values(self.moderators),
             ),
         )
 
@@ -358,12 +358,6 @@ def _text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise DataError(f"{name}={value!r} must be a non-empty text, e.g. 'percentage points'.")
     return value.strip()
-
-
-def _moderator_values(moderators: Moderators | None) -> dict[str, tuple[float, ...]]:
-    if moderators is None:
-        return {}
-    return {n: tuple(map(float, moderators.values[:, j])) for j, n in enumerate(moderators.names)}
 
 
 def _row_names(rows: pd.DataFrame) -> list[str]:

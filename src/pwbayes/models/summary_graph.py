@@ -13,7 +13,7 @@ import pymc as pm
 
 from ..data.validate import SummaryData
 from ..priors import ResolvedPriors
-from .base import prior_rv
+from .base import moderation, prior_rv
 
 __all__ = ["build_graph"]
 
@@ -62,7 +62,7 @@ def build_graph(
             mu = prior_rv("mu", priors, "mu", comps, "component", as_data=True)
             tau = prior_rv("tau", priors, "tau", comps, "component", as_data=True)
             z = pm.Normal("z", 0.0, 1.0, dims=("site", "component"))
-            site_mean = mu if moderators is None else mu + _moderation(priors, comps, moderators)
+            site_mean = mu if moderators is None else mu + moderation(priors, comps, moderators)[1]
             beta = pm.Deterministic("beta", site_mean + tau * z, dims=("site", "component"))
         elif pooling == "full":
             mu = prior_rv("mu", priors, "mu", comps, "component", as_data=True)
@@ -101,14 +101,3 @@ def build_graph(
         # held-out rows: their likelihood taken back out (data, so one compiled graph)
         pm.Potential("held_out_rows", -(out * pm.logp(pm.Normal.dist(mean, se), y)).sum())
     return model
-
-
-def _moderation(priors: ResolvedPriors, comps: Sequence[str], values: np.ndarray):
-    """``x_m . gamma_c`` per site and component: the moderators' part of the site effects."""
-    dist, params = priors.params("moderator", comps)
-    n = values.shape[1]  # parameters as full (component, moderator) arrays: the RV's shape
-    shaped = {k: pm.Data(f"moderator_effect_prior_{k}", np.repeat(v[:, None], n, axis=1))
-              for k, v in params.items()}  # fmt: skip
-    gamma = getattr(pm, dist)("moderator_effect", **shaped, dims=("component", "moderator"))
-    x = pm.Data("moderator_values", values, dims=("site", "moderator"))
-    return pm.math.dot(x, gamma.T)

@@ -57,6 +57,8 @@ RULES: dict[tuple[str, ...], str] = {
     ("site", "component"): "site component",
     ("site", "site_parameter"): "site parameter",
     ("component", "subgroup"): "pooled component",
+    # a moderator's effect on a component is pooled over the sites that ran it, as mu is
+    ("component", "moderator"): "pooled component",
     ("arm", "subgroup"): "pooled arm",
     ("site", "component", "subgroup"): "site component",
     ("site", "arm", "subgroup"): "site x arm",

@@ -22,6 +22,7 @@ from ..errors import DataError, PwbayesError
 from ..intervals import HDI_PROB, check_interval, hdi
 from ..record import Diagnostics, FitRecord
 from .io import save_result
+from .moderation import moderator_table
 from .reference import common_effect
 
 if TYPE_CHECKING:
@@ -323,6 +324,32 @@ class ResultBase:
         return plot_forest(self, **kwargs)
 
     # ------------------------------------------------------------------ persistence
+    def moderator_effects(self, hdi_prob: float = HDI_PROB) -> pd.DataFrame:
+        """Effects of the site-level moderators per component (meta-regression).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``component, moderator``, the change in the component's effect (on the model's
+            scale, ``attrs["scale"]``: log-odds for a binary person-level outcome) per SD of the
+            moderator over the sites (``per_sd_*``) and per unit (``per_unit_*``: for an
+            indicator, having it), ``p_positive``. ``attrs["explained"]``: per component
+            the share of its between-site variance that the moderators explain
+            (``share_mean, share_low, share_high``) and the number of sites that ran it.
+        """
+        hdi_prob = check_interval(hdi_prob)
+        effects, explained = moderator_table(self.idata.posterior, self.record.model, hdi_prob)
+        # on the model's scale (log-odds for a binary person-level outcome)
+        effects = self._annotate(effects, hdi_prob, "model")
+        effects.attrs["explained"] = explained.to_dict("records")
+        return effects
+
+    def plot_moderators(self, title: str | None = None) -> Figure:
+        """Plot the moderator effects per component, with the share of tau they explain."""
+        from ..plots.moderators import plot_moderators
+
+        return plot_moderators(self, title=title)
+
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the posterior and its record to one NetCDF file.
 

@@ -1,11 +1,11 @@
-"""Site-level moderators of a summary fit: effects, share of tau explained, prediction.
+"""Site-level moderators of a fit: effects, share of tau explained, prediction.
 
-The model holds ``beta_{m,c} = mu_c + sum_j g_{c,j} x_{m,j} + tau_c z_{m,c}`` with the
-moderators ``x`` standardised over the fitted sites (``record.model.summary.moderators``
-keeps their raw values). The share of the between-site variance of component ``c``
-that the moderators explain is, draw by draw (Gelman & Pardoe 2006, the group level's R²),
-``V_c / (V_c + tau_c^2)`` with ``V_c`` the variance over the sites that ran ``c`` of
-``sum_j g_{c,j} x_{m,j}``.
+Both models hold ``beta_{m,c} = mu_c + sum_j g_{c,j} x_{m,j} + tau_c z_{m,c}`` with the
+moderators ``x`` standardised over the fitted sites (``record.model.moderators`` keeps their
+raw values; the person model's effects are on its scale, log-odds if binary). The share of
+the between-site variance of component ``c`` that the moderators explain is, draw by draw
+(Gelman & Pardoe 2006, the group level's R²), ``V_c / (V_c + tau_c^2)`` with ``V_c`` the
+variance over the sites that ran ``c`` of ``sum_j g_{c,j} x_{m,j}``.
 """
 
 from __future__ import annotations
@@ -20,14 +20,22 @@ from ..errors import DataError
 from ..intervals import HDI_PROB, hdi
 from ..record import ModelRecord
 
-__all__ = ["moderator_table", "new_site_draws", "standardised"]
+__all__ = ["moderator_shift", "moderator_table", "new_site_draws", "standardised"]
 
 
-def standardised(record: ModelRecord) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Moderator names, standardised values (site x moderator), centre and scale."""
-    mods = record.summary.moderators if record.summary is not None else {}
+def standardised(
+    record: ModelRecord, order: list[str] | None = None
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Moderator names, standardised values (site x moderator), centre and scale.
+
+    ``order``: the names in the order of the posterior's ``moderator`` coordinate (a record
+    written by an earlier pwbayes may hold them sorted).
+    """
+    mods = record.moderators
     if not mods:
         return [], np.zeros((len(record.sites), 0)), np.zeros(0), np.ones(0)
+    if order is not None:
+        mods = {name: mods[name] for name in order}
     raw = np.column_stack([np.asarray(v, dtype=float) for v in mods.values()])
     center, scale = raw.mean(0), raw.std(0)
     return list(mods), (raw - center) / scale, center, scale
@@ -45,11 +53,11 @@ def moderator_table(post: xr.Dataset, record: ModelRecord, hdi_prob: float = HDI
         a component seen in one site). ``prior_share_mean`` is what the priors alone
         imply: with few sites, moderators "explain" much of the variance by chance.
     """
-    names, x, _, scale = standardised(record)
-    if not names or "moderator_effect" not in post:
+    if not record.moderators or "moderator_effect" not in post:
         raise DataError(
-            "This fit has no site-level moderators; fit SummaryModel(..., moderators=[...])."
+            "This fit has no site-level moderators; fit the model with moderators=[...]."
         )
+    names, x, _, scale = standardised(record, _order(post))
     g = post["moderator_effect"].stack(sample=("chain", "draw")).transpose("sample", ...)
     tau = post["tau"].stack(sample=("chain", "draw")).transpose("sample", ...).values
     comps = list(g.coords["component"].values)
@@ -92,26 +100,9 @@ def new_site_draws(
     ``moderators`` gives the new site's raw moderator values (all of the model's); None:
     the average of the fitted sites.
     """
-    names, _, center, scale = standardised(record)
-    if moderators is not None and not isinstance(moderators, Mapping):
-        raise DataError(f"moderators={moderators!r}: give a dict of moderator -> value.")
-    given = dict(moderators or {})
-    if given and set(given) != set(names):
-        raise DataError(
-            f"moderators={given!r}: give a value for each of the model's moderators "
-            f"{names} (and nothing else); a two-level text moderator is its indicator, e.g. "
-            "{'randomisation=before_enrolment': 1}."
-        )
     mu = post["mu"].stack(sample=("chain", "draw")).transpose("sample", ...).values
     tau = post["tau"].stack(sample=("chain", "draw")).transpose("sample", ...).values
-    effect = mu + tau * rng.standard_normal(mu.shape)
-    if given:
-        bad = {k: v for k, v in given.items() if not _finite(v)}
-        if bad:
-            raise DataError(f"moderators {bad!r}: values must be finite numbers.")
-        x = (np.array([given[n] for n in names], dtype=float) - center) / scale
-        g = post["moderator_effect"].stack(sample=("chain", "draw")).transpose("sample", ...)
-        effect = effect + g.values @ x
+    effect = mu + tau * rng.standard_normal(mu.shape) + moderator_shift(post, record, moderators)
     design = np.array(record.design(), dtype=float).reshape(len(record.arms), -1)
     arms = effect @ design.T
     if "interaction" in post:
@@ -120,6 +111,45 @@ def new_site_draws(
             if arm in list(inter.coords["combined_arm"].values):
                 arms[:, j] += inter.sel(combined_arm=arm).values
     return effect, arms
+
+
+def moderator_shift(
+    post: xr.Dataset, record: ModelRecord, moderators: Mapping[str, float] | None
+) -> np.ndarray | float:
+    """Draws of the moderators' part of a new site's effects (sample x component), or 0.
+
+    ``moderators``: the new site's raw value of each of the model's moderators; None, the
+    fitted sites' average (where their part is zero).
+    """
+    names, _, center, scale = standardised(record, _order(post))
+    if moderators is not None and not isinstance(moderators, Mapping):
+        raise DataError(f"moderators={moderators!r}: give a dict of moderator -> value.")
+    given = dict(moderators or {})
+    if given and not names:
+        raise DataError(
+            f"moderators={given!r}: this fit has no site-level moderators; leave them out."
+        )
+    if given and set(given) != set(names):
+        raise DataError(
+            f"moderators={given!r}: give a value for each of the model's moderators "
+            f"{names} (and nothing else); a two-level text moderator is its indicator, e.g. "
+            "{'randomisation=before_enrolment': 1}."
+        )
+    if not given:
+        return 0.0
+    bad = {k: v for k, v in given.items() if not _finite(v)}
+    if bad:
+        raise DataError(f"moderators {bad!r}: values must be finite numbers.")
+    x = (np.array([given[n] for n in names], dtype=float) - center) / scale
+    g = post["moderator_effect"].stack(sample=("chain", "draw")).transpose("sample", ...)
+    return g.values @ x
+
+
+def _order(post: xr.Dataset) -> list[str] | None:
+    """Return the moderators in the posterior's order (None: the fit has none)."""
+    if "moderator_effect" not in post:
+        return None
+    return [str(v) for v in post["moderator_effect"].coords["moderator"].values]
 
 
 def _finite(value: object) -> bool:

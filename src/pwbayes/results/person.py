@@ -46,8 +46,8 @@ class PersonResult(ResultBase):
         return f"{estimand}_pp" if scale == "outcome" and self._binary else estimand
 
     def _scale_name(self, scale: str) -> str:
-        if scale == "model":
-            return "log-odds" if self._binary else "points"
+        if scale == "model" and self._binary:
+            return "log-odds"
         return self.record.model.scale
 
     def subgroup_contrasts(
@@ -152,6 +152,7 @@ class PersonResult(ResultBase):
         population: pd.DataFrame | dict,
         *,
         base_rate: float | None = None,
+        moderators: dict[str, float] | None = None,
         hdi_prob: float = HDI_PROB,
         random_seed: int | None = None,
     ) -> pd.DataFrame:
@@ -168,6 +169,9 @@ class PersonResult(ResultBase):
         base_rate : float, optional
             The municipality's share with the outcome without intervention (e.g. 0.235); by
             default its intercept is drawn from the hierarchy as well.
+        moderators : dict, optional
+            With site-level moderators: the municipality's raw value of each, e.g.
+            ``{"randomisation=before_enrolment": 1}``; default the fitted sites' average.
         hdi_prob : float
         random_seed : int, optional
 
@@ -175,7 +179,8 @@ class PersonResult(ResultBase):
         -------
         pandas.DataFrame
             ``component, arm, mean, sd, hdi_low, hdi_high, p_positive`` (percentage points
-            for a binary outcome); component rows, then arm rows.
+            for a binary outcome); component rows, then arm rows; ``attrs["base_rate"]`` and
+            ``attrs["moderators"]`` say what was assumed.
         """
         from .person_predict import population_cells, predict_new_site
 
@@ -197,11 +202,14 @@ class PersonResult(ResultBase):
         min_cell = disclosure.min_cell if disclosure is not None else 10
         cells, weights = population_cells(population, m, min_cell)
         rng = np.random.default_rng(random_seed)
-        comps, arms = predict_new_site(self.idata.posterior, m, cells, weights, base_rate, rng)
+        comps, arms = predict_new_site(
+            self.idata.posterior, m, cells, weights, base_rate, rng, moderators=moderators
+        )
         table = self._new_site_table(comps, arms, hdi_prob)
         table.attrs["base_rate"] = (
             base_rate if base_rate is not None else "drawn from the hierarchy"
         )
+        table.attrs["moderators"] = dict(moderators) if moderators else "the sites' average"
         return table
 
     def loo_sites(

@@ -2,7 +2,8 @@
 
 A new site gets effects drawn from the hierarchy: an intercept ``alpha_new = alpha_mu +
 alpha_sd * e`` (or, given the municipality's base rate, the intercept that reproduces it
-for its population, draw by draw) and component effects ``beta_new = mu + tau * eps``. For a
+for its population, draw by draw) and component effects ``beta_new = mu + tau * eps`` (plus
+``g x_new`` with site-level moderators, at the new site's values). For a
 binary outcome the effect in percentage points is then the g-computation average over
 the target population, ``100 * mean_i [expit(b_i + shift) - expit(b_i)]`` with ``b_i =
 alpha_new + x_i gamma``: it depends on who lives there. The population is given as
@@ -25,6 +26,7 @@ from scipy import special
 
 from ..errors import DataError, DisclosureError, quote_values
 from ..record import ModelRecord
+from .moderation import moderator_shift
 
 __all__ = ["flat_draws", "population_cells", "predict_new_site", "standardised_cells"]
 
@@ -188,15 +190,18 @@ def predict_new_site(
     *,
     arm_components: Mapping[str, Sequence[str]] | None = None,
     rate_cells: tuple[np.ndarray, np.ndarray] | None = None,
+    moderators: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draws of a new site's effect per component and arm (percentage points if binary).
 
     ``arm_components`` gives the arms to predict (default the record's); ``rate_cells``
     the population whose average rate ``base_rate`` is (default the target population:
-    e.g. a comparison group of non-participants beside participants).
+    e.g. a comparison group of non-participants beside participants); ``moderators`` the
+    new site's raw moderator values (default: the fitted sites' average).
     """
     mu, tau = flat_draws(post, "mu"), flat_draws(post, "tau")
-    beta = mu + tau * rng.standard_normal(mu.shape)
+    shift = moderator_shift(post, record, moderators)
+    beta = mu + tau * rng.standard_normal(mu.shape) + shift
     arms = arm_components if arm_components is not None else record.arm_components
     comps = list(record.components)
     design = np.array([[float(c in arms[a]) for c in comps] for a in arms]).reshape(len(arms), -1)

@@ -10,11 +10,9 @@ import pandas as pd
 from ..errors import DataError
 from ..intervals import HDI_PROB, check_interval
 from .base import ResultBase
-from .moderation import moderator_table, new_site_draws
+from .moderation import new_site_draws
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from ..checks.loo import LooSites
     from ..checks.ppc import PredictiveCheck
     from ..checks.sensitivity import Sensitivity
@@ -161,24 +159,6 @@ class SummaryResult(ResultBase):
 
         return predictive_check(self, interval=interval, random_seed=random_seed)
 
-    def moderator_effects(self, hdi_prob: float = HDI_PROB) -> pd.DataFrame:
-        """Effects of the site-level moderators per component (meta-regression).
-
-        Returns
-        -------
-        pandas.DataFrame
-            ``component, moderator``, the change in the component's effect per SD of the
-            moderator over the sites (``per_sd_*``) and per unit (``per_unit_*``: for an
-            indicator, having it), ``p_positive``. ``attrs["explained"]``: per component
-            the share of its between-site variance that the moderators explain
-            (``share_mean, share_low, share_high``) and the number of sites that ran it.
-        """
-        hdi_prob = check_interval(hdi_prob)
-        effects, explained = moderator_table(self.idata.posterior, self.record.model, hdi_prob)
-        effects = self._annotate(effects, hdi_prob, "outcome")
-        effects.attrs["explained"] = explained.to_dict("records")
-        return effects
-
     def predict_site(
         self,
         moderators: dict[str, float] | None = None,
@@ -214,9 +194,3 @@ class SummaryResult(ResultBase):
         table = self._new_site_table(comps, arms, hdi_prob)
         table.attrs["moderators"] = dict(moderators) if moderators else "the sites' average"
         return table
-
-    def plot_moderators(self, title: str | None = None) -> Figure:
-        """Moderator effects per component, with the share of tau they explain."""
-        from ..plots.moderators import plot_moderators
-
-        return plot_moderators(self, title=title)

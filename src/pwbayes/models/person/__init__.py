@@ -5,7 +5,9 @@
     y_i ~ Bernoulli(logit^-1(eta_i))            family="bernoulli"
     y_i ~ Normal(eta_i, sigma)                  family="normal" (baseline score as covariate)
     eta_i = alpha_{m[i]} + X_i gamma + sum_c x_{a[i],c} beta_{m[i],c}
-    alpha_m ~ Normal(alpha_mu, alpha_sd),       beta_{m,c} ~ Normal(mu_c, tau_c)
+    alpha_m ~ Normal(alpha_mu, alpha_sd),       beta_{m,c} ~ Normal(mu_c + x_m g_c, tau_c)
+
+(``x_m g_c``: site-level moderators, if any.)
 
 The package is split by job: :mod:`.options` (what is allowed, default priors, the
 likelihood chosen), :mod:`.cells` (likelihood rows and cells), :mod:`.stage_one` and
@@ -24,7 +26,7 @@ import pandas as pd
 import pymc as pm
 
 from ...arms import ArmParser, default_parser
-from ...data.disclosure import MIN_CELL, check_min_cell, count_text
+from ...data.disclosure import MIN_CELL, check_min_cell
 from ...data.person import PersonData, validate_person
 from ...data.site_estimates import estimates_from
 from ...data.small_cells import policy_for
@@ -33,9 +35,10 @@ from ...priors import resolve_priors
 from ..base import ModelBase, check_sites, weak_tau
 from . import options, stage_one
 from .cells import likelihood_rows
+from .describe import describe
 from .graph import GraphSpec, build_graph
 from .inputs import PersonInputs
-from .record import hides_counts, person_record
+from .record import person_record
 
 if TYPE_CHECKING:
     from ...record import ModelRecord
@@ -106,6 +109,16 @@ class PersonModel(ModelBase):
     subgroups_by_site : bool
         Let the subgroup differences also vary between sites (SD ``tau_sub_site``);
         default ``False``: the same differences in every site.
+    moderators : sequence of str, optional
+        Site-level moderators (meta-regression, "why do sites differ"): columns with one
+        value per site, e.g. when randomisation happened. Numbers and booleans are used as
+        they are, a two-level text column becomes an indicator; they are standardised over
+        the sites, and each gets an effect per component with the ``moderator`` prior, so
+        that ``mu`` is the effect at the sites' average. Needs the exact likelihood and at
+        least two more sites than moderators.
+    site_data : pandas.DataFrame, optional
+        Where the moderators are: one row per site, with the ``site`` column. Default:
+        ``data``, where a moderator must then be the same on every row of a site.
     min_cell : int
         Statistical disclosure control: every figure that rests on a site x arm (x subgroup
         level) cell of fewer persons, or on a covariate value that fewer persons share, is
@@ -142,6 +155,7 @@ class PersonModel(ModelBase):
 
     CHECKED = (
         *("alpha_mu", "alpha_sd", "alpha", "mu", "tau", "z", "beta", "gamma", "sigma"),
+        "moderator_effect",
         *("tau_sub", "delta", "tau_sub_site", "delta_site"),
     )
 
@@ -163,6 +177,8 @@ class PersonModel(ModelBase):
         subgroups: Sequence[str] = (),
         subgroup_bins: Mapping[str, int | Sequence[float]] | None = None,
         subgroups_by_site: bool = False,
+        moderators: Sequence[str] | None = None,
+        site_data: pd.DataFrame | None = None,
         min_cell: int = MIN_CELL,
         note: str | None = None,
         unit: str | None = None,
@@ -204,9 +220,11 @@ class PersonModel(ModelBase):
         self.unit, self.site_noun = options.units(family, unit, site_noun, data.attrs)
         # the published method per site: the record's rows, emptied by the disclosure gate
         self._site_table = estimates_from(d, family=family, note=self.note)
-        self.likelihood = options.choose_likelihood(likelihood, d, family)
+        self.moderators = options.moderators_of(data, site, moderators, site_data, d.sites)
+        moderated = self.moderators is not None
+        self.likelihood = options.choose_likelihood(likelihood, d, family, moderated)
         self.cells = likelihood_rows(d, family, collapse, self.likelihood, self.subgroup_layout)
-        used = options.used_priors(d, family, self.likelihood, subgroups_by_site)
+        used = options.used_priors(d, family, self.likelihood, subgroups_by_site, moderated)
         defaults = options.default_priors(d, family, self.min_cell)
         self._priors = resolve_priors(priors, defaults, used, d.components)
         self.whitening = None
@@ -235,6 +253,8 @@ class PersonModel(ModelBase):
         out = {"site": d.sites, "component": d.components, "arm": d.arms, "covariate": d.covariates}
         if self.whitening is not None:
             out["site_parameter"] = ["intercept", *d.components]
+        if self.moderators is not None:
+            out["moderator"] = self.moderators.names
         if self.subgroup_layout is not None:
             out["subgroup"] = self.subgroup_layout.labels
             out.update({f"{v}_level": lev for v, lev in self.subgroup_layout.levels.items()})
@@ -245,59 +265,7 @@ class PersonModel(ModelBase):
         return out
 
     def __repr__(self) -> str:
-        d = self.data
-        exact = not hides_counts(self)
-        lines = [
-            f"PersonModel(family={self.family!r}, outcome={d.columns['outcome']!r})",
-            f"  {count_text(len(d.y), self.min_cell, exact)} rows "
-            f"({count_text(int(d.participant.sum()), self.min_cell, exact)} participants), "
-            f"{len(d.sites)} sites: {', '.join(d.sites)}",
-            f"  components: {', '.join(d.components)}",
-            f"  covariates: {', '.join(d.covariates) or 'none'}",
-            f"  comparison: {', '.join(f'{s}={c}' for s, c in d.comparison.items())}",
-            *self._likelihood_lines(),
-        ]
-        if self.subgroup_layout is not None:
-            where = "varying by site" if self.subgroups_by_site else "the same in every site"
-            lines.append(
-                f"  subgroups ({where}): "
-                + "; ".join(
-                    f"{v} = {', '.join(lev)}" for v, lev in self.subgroup_layout.levels.items()
-                )
-            )
-        notes = self.disclosure.notes
-        lines.append(
-            f"  disclosure control: cells under {self.min_cell} persons are suppressed"
-            + (f" ({len(notes)} such cell(s), see model.disclosure.notes)" if notes else "")
-        )
-        lines += [
-            f"  left out: {k} ({count_text(v, self.min_cell)} rows)" for k, v in d.dropped.items()
-        ]
-        lines += [f"  tau[{c}]: {why}" for c, why in self.weak_tau.items()]
-        lines.append("  priors (model scale):")
-        lines += [f"    {k} ~ {v!r}" for k, v in self.priors.items()]
-        if self.note:
-            lines.append(f"  note: {self.note}")
-        return "\n".join(lines)
-
-    def _likelihood_lines(self) -> list[str]:
-        if self.stage_one is not None:
-            return [
-                f"  likelihood: normal approximation in {self.stage_one.layout.size} parameters "
-                f"(from {self.cells.size} rows), which are integrated out",
-                "  site x component effects: drawn from their conditional posterior",
-            ]
-        lines = []
-        if self.cells.collapsed:
-            lines.append(f"  likelihood: binomial over {self.cells.size} collapsed cells")
-        if self.whitening is not None:
-            lines.append(
-                "  site effects: whitened by a stage-one normal approximation (exact change "
-                "of variables)"
-            )
-        else:
-            lines.append(f"  site x component effects: {self.parameterization}")
-        return lines
+        return describe(self)
 
     # ------------------------------------------------------------------ what fitting uses
     def _build(self) -> pm.Model:
@@ -313,6 +281,7 @@ class PersonModel(ModelBase):
                 stage_one=self.stage_one,
                 layout=self.subgroup_layout,
                 by_site=self.subgroups_by_site,
+                moderators=self.moderators.standardised if self.moderators is not None else None,
             )
         )
 

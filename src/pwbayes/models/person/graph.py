@@ -3,7 +3,9 @@
 ::
 
     eta_i = alpha_{m[i]} + X_i gamma + sum_c x_{a[i],c} (beta_{m[i],c} + subgroup terms)
-    alpha_m ~ Normal(alpha_mu, alpha_sd),   beta_{m,c} ~ Normal(mu_c, tau_c)
+    alpha_m ~ Normal(alpha_mu, alpha_sd),   beta_{m,c} ~ Normal(mu_c + x_m g_c, tau_c)
+
+with ``x_m`` the site's standardised moderators (if any) and ``g_c`` their effects.
 
 The site effects are sampled whitened (:mod:`.kernels.whitening_op`), non-centred or
 centred; ``likelihood="normal_approx"`` builds the marginal model of :mod:`.marginal`
@@ -21,12 +23,12 @@ import pytensor.tensor as pt
 from ...data.person import PersonData
 from ...data.subgroups import SubgroupLayout
 from ...priors import ResolvedPriors
-from ..base import prior_rv, scalar_rv
+from ..base import moderation, prior_rv, scalar_rv
 from . import glm, marginal
 from .cells import LikelihoodRows
 from .kernels.logit import logit_loglik
 from .kernels.whitening_op import site_effects
-from .stage_one import StageOne, Whitening
+from .stage_one import StageOne, Whitening, moderated_blocks
 from .subgroup_terms import subgroup_terms
 
 __all__ = ["GraphSpec", "build_graph"]
@@ -46,6 +48,7 @@ class GraphSpec:
     stage_one: StageOne | None
     layout: SubgroupLayout | None
     by_site: bool
+    moderators: np.ndarray | None = None  # standardised, site x moderator
 
 
 def build_graph(spec: GraphSpec) -> pm.Model:
@@ -94,7 +97,10 @@ def _exact(spec: GraphSpec, alpha_mu, alpha_sd, tau) -> None:
         if d.covariates
         else None
     )
-    alpha, beta = _site_effects(spec, alpha_mu, alpha_sd, mu, tau, gamma)
+    moderated = None
+    if spec.moderators is not None:
+        moderated = moderation(spec.priors, comps, spec.moderators)
+    alpha, beta = _site_effects(spec, alpha_mu, alpha_sd, mu, tau, gamma, moderated)
     cells = _cell_predictors(spec, alpha, beta)
     if spec.family == "bernoulli":
         # the binomial kernel without log C(n, k), which does not depend on the
@@ -112,29 +118,38 @@ def _exact(spec: GraphSpec, alpha_mu, alpha_sd, tau) -> None:
     pm.Normal("y", mu=eta, sigma=sigma, observed=y, dims="obs")
 
 
-def _site_effects(spec: GraphSpec, alpha_mu, alpha_sd, mu, tau, gamma):
-    """``alpha`` (site) and ``beta`` (site, component) in the chosen parameterisation."""
+def _site_effects(spec: GraphSpec, alpha_mu, alpha_sd, mu, tau, gamma, moderated):
+    """``alpha`` (site) and ``beta`` (site, component) in the chosen parameterisation.
+
+    ``moderated`` is ``(g, x g')`` of the site-level moderators, or None.
+    """
+    shift = 0.0 if moderated is None else moderated[1]
     if spec.whitening is not None:
+        blocks, extra = spec.whitening.blocks, gamma if gamma is not None else np.zeros(0)
+        if moderated is not None:  # their effects enter the blocks like covariate effects
+            assert spec.moderators is not None
+            blocks = moderated_blocks(blocks, spec.moderators)
+            extra = pt.concatenate([pt.as_tensor(extra), moderated[0].flatten()])
         alpha, beta, logdens = site_effects(
-            pm.Data("whiten_blocks", spec.whitening.blocks),
+            pm.Data("whiten_blocks", blocks),
             alpha_mu,
             mu,
             alpha_sd,
             tau,
-            gamma if gamma is not None else np.zeros(0),
+            extra,
             pm.Flat("site_w", dims=("site", "site_parameter")),
         )
         # the prior of the whitened effects and the Jacobian of the change of variables
         pm.Potential("whitening", logdens)
         alpha = pm.Deterministic("alpha", alpha, dims="site")
-        beta = pm.Deterministic("beta", beta, dims=("site", "component"))
+        beta = pm.Deterministic("beta", beta + shift, dims=("site", "component"))
         return alpha, beta
     # every site has hundreds of people, so its intercept is well identified
     alpha = pm.Normal("alpha", alpha_mu, alpha_sd, dims="site")
     if spec.parameterization == "centered":
-        return alpha, pm.Normal("beta", mu, tau, dims=("site", "component"))
+        return alpha, pm.Normal("beta", mu + shift, tau, dims=("site", "component"))
     z = pm.Normal("z", 0.0, 1.0, dims=("site", "component"))
-    return alpha, pm.Deterministic("beta", mu + tau * z, dims=("site", "component"))
+    return alpha, pm.Deterministic("beta", mu + shift + tau * z, dims=("site", "component"))
 
 
 def _cell_predictors(spec: GraphSpec, alpha, beta):

@@ -9,9 +9,11 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from scipy.special import logit
 
 from ...data.disclosure import is_small
+from ...data.moderators import Moderators, site_moderators
 from ...data.person import PersonData
 from ...errors import DataError
 from ...priors import Prior, round_sig2
@@ -24,6 +26,7 @@ __all__ = [
     "check_options",
     "choose_likelihood",
     "default_priors",
+    "moderators_of",
     "used_priors",
 ]
 
@@ -61,6 +64,9 @@ def check_options(
 def default_priors(data: PersonData, family: str, min_cell: int) -> dict[str, Prior]:
     """Weakly informative defaults on the model's scale (log-odds, or the score's units).
 
+    A site-level moderator's effect per SD (``moderator``) has the scale of ``tau``: about
+    as large as the between-site differences, so it is shrunk towards explaining nothing.
+
     For a binary outcome the intercepts are centred on the logit of the overall rate,
     rounded to two significant digits; when events or non-events number fewer than
     ``min_cell`` that centre would let their count be derived, so it is rounded to a whole
@@ -80,6 +86,7 @@ def default_priors(data: PersonData, family: str, min_cell: int) -> dict[str, Pr
             "tau": Prior("HalfNormal", sigma=0.5),
             "tau_sub": Prior("HalfNormal", sigma=0.5),
             "tau_sub_site": Prior("HalfNormal", sigma=0.25),
+            "moderator": Prior("Normal", mu=0.0, sigma=0.5),
         }
     s = round_sig2(float(y.std()))
     return {
@@ -90,15 +97,16 @@ def default_priors(data: PersonData, family: str, min_cell: int) -> dict[str, Pr
         "tau": Prior("HalfNormal", sigma=round_sig2(0.5 * s)),
         "tau_sub": Prior("HalfNormal", sigma=round_sig2(0.5 * s)),
         "tau_sub_site": Prior("HalfNormal", sigma=round_sig2(0.25 * s)),
+        "moderator": Prior("Normal", mu=0.0, sigma=round_sig2(0.5 * s)),
         "sigma": Prior("HalfNormal", sigma=s),
     }
 
 
 def used_priors(
-    data: PersonData, family: str, likelihood: str, subgroups_by_site: bool
+    data: PersonData, family: str, likelihood: str, subgroups_by_site: bool, moderated: bool
 ) -> list[str]:
     """List the variables with a prior in a model of these options."""
-    used = ["alpha_mu", "alpha_sd", "mu", "tau"]
+    used = ["alpha_mu", "alpha_sd", "mu", "tau"] + (["moderator"] if moderated else [])
     if data.covariates:
         used.append("gamma")
     if data.subgroups:
@@ -108,15 +116,16 @@ def used_priors(
     return used
 
 
-def choose_likelihood(requested: str, data: PersonData, family: str) -> str:
+def choose_likelihood(requested: str, data: PersonData, family: str, moderated: bool) -> str:
     """Resolve ``likelihood="auto"`` and check the others against the data."""
     if requested == "exact":
         return requested
-    if data.subgroups:
+    needs = ["subgroups"] * bool(data.subgroups) + ["moderators"] * moderated
+    if needs:
         if requested == "normal_approx":
             raise DataError(
-                "likelihood='normal_approx' has no subgroup terms; use likelihood='exact' "
-                "(or 'auto') with subgroups."
+                f"likelihood='normal_approx' has no {' or '.join(needs)}; use "
+                f"likelihood='exact' (or 'auto') with {' and '.join(needs)}."
             )
         return "exact"
     ok = glm.cells_reach(data, family, glm.AUTO_MIN_CELL)
@@ -166,3 +175,25 @@ def subgroup_bins(bins: Mapping[str, int | Sequence[float]] | None, subgroups: S
     }
     quantiles = {k: int(v) for k, v in (bins or {}).items() if isinstance(v, int)}
     return edges, quantiles
+
+
+def moderators_of(
+    data: pd.DataFrame,
+    site: str,
+    columns: Sequence[str] | None,
+    site_data: pd.DataFrame | None,
+    sites: Sequence[str],
+) -> Moderators | None:
+    """Return the site-level moderators, from ``site_data`` (a row per site) or the persons."""
+    if columns is None:
+        if site_data is not None:
+            raise DataError(
+                "site_data is given but moderators is not: name the site-level columns to use, "
+                "e.g. moderators=['randomisation']."
+            )
+        return None
+    if site_data is not None and not isinstance(site_data, pd.DataFrame):
+        raise DataError(
+            f"site_data={type(site_data).__name__}: give a DataFrame with one row per site."
+        )
+    return site_moderators(data if site_data is None else site_data, site, columns, sites)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...data.disclosure import count_text, is_small
+from ...data.moderators import moderator_values
 from ...record import ModelRecord, NormalApproxSection, PersonSection, Row, SubgroupSection
 
 if TYPE_CHECKING:
@@ -90,4 +91,5 @@ def _person_section(model: PersonModel) -> PersonSection:
         covariates=tuple(d.covariates),
         covariate_mean=tuple(float(v) for v in d.covariate_mean),
         covariate_sd=tuple(float(v) for v in d.covariate_sd),
+        moderators=moderator_values(model.moderators),
     )

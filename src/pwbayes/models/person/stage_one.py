@@ -20,7 +20,15 @@ from ...priors import ResolvedPriors
 from . import glm
 from .cells import LikelihoodRows
 
-__all__ = ["STAGE_ONE_RIDGE", "StageOne", "Whitening", "normal_approx", "site_blocks", "whitening"]
+__all__ = [
+    "STAGE_ONE_RIDGE",
+    "StageOne",
+    "Whitening",
+    "moderated_blocks",
+    "normal_approx",
+    "site_blocks",
+    "whitening",
+]
 
 #: penalty on psi in the stage-one fit behind ``parameterization="whitened"``: keeps it
 #: finite when a cell has no events (prior SD 10 on the logit scale); it only shapes the
@@ -145,3 +153,19 @@ def site_blocks(layout, psi_hat: np.ndarray, precision: np.ndarray):
         h_vec[m] = amap.T @ (p_mm @ psi_hat[ids] + p_mg @ psi_hat[gidx])
         k_mat[m] = amap.T @ p_mg
     return np.concatenate([h_mat, h_vec[:, :, None], k_mat], axis=2)
+
+
+def moderated_blocks(blocks: np.ndarray, moderators: np.ndarray) -> np.ndarray:
+    """Whitening blocks of a model whose site means shift with site-level moderators.
+
+    With ``beta_m = beta'_m + G x_m`` (``G``: component x moderator effects) the whitened
+    variable is ``beta'`` (prior ``N(mu, tau^2)``), whose approximate log-likelihood has the
+    linear term ``h_m - H_m (0, G x_m)``: the moderator effects act like covariate effects
+    with ``K`` columns ``H_m[:, 1 + c] x_{m,j}`` (in ``G``'s row-major order), appended here.
+    Exact for any blocks; this keeps the approximation centred, so sampling stays easy.
+    """
+    n = blocks.shape[1]
+    h = blocks[:, :, :n]
+    # (site, n, component, moderator) -> (site, n, component * moderator)
+    extra = h[:, :, 1:, None] * moderators[:, None, None, :]
+    return np.concatenate([blocks, extra.reshape(len(blocks), n, -1)], axis=2)
