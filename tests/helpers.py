@@ -119,6 +119,8 @@ def fake_person_result(model, seed=0, chains=2, draws=1000, delta_loc=None):
         if model.subgroups_by_site:
             post["delta_site"] = rng.normal(0, 0.05, (*shape, n_site, *loc.shape))
             dims["delta_site"] = ["site", "component", "subgroup"]
+            post["tau_sub_site"] = np.abs(rng.normal(0.3, 0.05, (*shape, n_comp)))
+            dims["tau_sub_site"] = ["component"]
     idata = az.from_dict(
         posterior=post,
         sample_stats={"diverging": np.zeros(shape, dtype=bool)},

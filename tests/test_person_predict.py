@@ -92,14 +92,85 @@ def test_bad_populations_are_refused(fit, population, error, message):
         fit.predict_site(population)
 
 
-def test_a_bad_base_rate_and_a_subgroup_model_are_refused(fit, people):
+def test_a_bad_base_rate_is_refused(fit, people):
     persons = people[people.municipality == "Utrecht"]
     with pytest.raises(pw.DataError, match="between 0 and 1"):
         fit.predict_site(persons, base_rate=23.5)
+
+
+def _subgroup_fit(people, by_site=False):
     model = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"},
-                           subgroups=["basic_qualification"])  # fmt: skip
-    with pytest.raises(pw.PwbayesError, match="subgroups is not available yet"):
-        fake_person_result(model).predict_site(persons)
+                           subgroups=["basic_qualification"],
+                           subgroups_by_site=by_site)  # fmt: skip
+    # the terms of 'True' +0.4, of 'False' -0.4 log-odds (zero-sum), for every component
+    loc = np.tile([-0.4, 0.4], (len(model.data.components), 1))
+    return model, fake_person_result(model, delta_loc=loc)
+
+
+def test_subgroup_prediction_averages_over_the_populations_levels(people):
+    """Exact at a fake posterior: per draw, ``100 sum_l w_l (expit(b_l + beta + delta_l) -
+    expit(b_l))`` with ``b_l = alpha + gamma x_l`` and alpha reproducing the base rate."""
+    model, fit = _subgroup_fit(people)
+    rate, seed, share = 0.25, 4, 0.4
+    margins = {"basic_qualification": {True: share, False: 1 - share}}
+    table = fit.predict_site(margins, base_rate=rate, random_seed=seed)
+    post = fit.idata.posterior
+    n = post.sizes["chain"] * post.sizes["draw"]
+    mu = post["mu"].values.reshape(n, -1)
+    tau = post["tau"].values.reshape(n, -1)
+    beta = mu + tau * np.random.default_rng(seed).standard_normal(mu.shape)
+    delta = post["delta"].values.reshape(n, mu.shape[1], 2)  # levels False, True
+    m = fit.record.model.person
+    j = list(m.covariates).index("basic_qualification[True]")
+    x = (np.array([0.0, 1.0]) - m.covariate_mean[j]) / m.covariate_sd[j]  # False, True
+    lin = post["gamma"].values.reshape(n, -1)[:, [j]] * x
+    w = np.array([1 - share, share])
+    alpha = _intercept_for(rate, lin, w)
+    b = alpha[:, None] + lin  # (draw, level)
+    p0 = special.expit(b) @ w
+    p1 = np.einsum("dcl,l->dc", special.expit(b[:, None, :] + beta[:, :, None] + delta), w)
+    effect = pd.Series((100 * (p1 - p0[:, None])).mean(0), index=post["mu"].component.values)
+    comps = table[table.component.notna()].set_index("component")
+    # a component whose subgroup terms disclosure control emptied is left out, not guessed
+    assert set(effect[effect.isna()].index).isdisjoint(comps.index)
+    np.testing.assert_allclose(comps["mean"], effect.dropna()[comps.index], rtol=1e-6)
+    # who lives there matters: persons with a basic qualification gain more (+0.4 vs -0.4)
+    rich = fit.predict_site({"basic_qualification": {True: 1.0}}, base_rate=rate, random_seed=seed)
+    poor = fit.predict_site({"basic_qualification": {False: 1.0}}, base_rate=rate, random_seed=seed)
+    assert (rich["mean"].to_numpy() > poor["mean"].to_numpy()).all()
+    with pytest.raises(pw.DataError, match=r"'yes' that are not levels.*\['False', 'True'\]"):
+        fit.predict_site({"basic_qualification": {"yes": 1.0}})
+    with pytest.raises(
+        pw.DataError, match=r"lacks the covariate column\(s\) \['basic_qualification'\]"
+    ):
+        fit.predict_site(pd.DataFrame({"age": range(20)}))
+
+
+def test_subgroup_terms_that_vary_by_site_are_drawn_for_the_new_site(people):
+    """With subgroups_by_site the new site gets its own zero-sum terms: the same mean
+    (they average zero) within Monte Carlo error, and a wider prediction."""
+    _, plain = _subgroup_fit(people)
+    _, varying = _subgroup_fit(people, by_site=True)
+    margins = {"basic_qualification": {True: 1.0}}
+    a = plain.predict_site(margins, base_rate=0.25, random_seed=2)
+    b = varying.predict_site(margins, base_rate=0.25, random_seed=2)
+    se = np.hypot(a["sd"], b["sd"]) / np.sqrt(2000)
+    assert (np.abs(a["mean"] - b["mean"]) < 4 * se + 0.05).all()
+    assert (b["sd"] > 1.5 * a["sd"]).all()
+
+
+def test_a_binned_subgroup_takes_its_levels_or_numbers_inside_them(people):
+    model = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"},
+                           subgroups=["age"])  # fmt: skip
+    fit = fake_person_result(model)
+    levels = fit.record.model.subgroups.levels["age"]
+    assert levels[0].startswith("[") and len(levels) == 4
+    edges = [float(v) for v in levels[1][1:-1].split(",")]  # the second bin
+    by_number = fit.predict_site({"age": {edges[0]: 1.0}}, random_seed=1)
+    by_label = fit.predict_site({"age": {levels[1]: 1.0}}, random_seed=1)
+    pd.testing.assert_frame_equal(by_number, by_label)
+    with pytest.raises(pw.DataError, match=r"outside the fit's bins"):
+        fit.predict_site({"age": {200: 1.0}})
 
 
 def test_person_loo_refits_without_each_site_and_predicts_it(people, monkeypatch):
@@ -276,3 +347,27 @@ def test_person_predictive_check_by_subgroup_level(people):
             n_lev = cells.n[(cells.site_index == s) & (cells.arm_index == group)
                             & (cells.group_index == lev)].sum()  # fmt: skip
             assert n_lev >= 40
+
+
+def test_person_loo_with_subgroups_keeps_the_full_models_bins(people, monkeypatch):
+    """Fake refits: each refit bins age with the full model's edges (not the other sites'
+    quartiles), and the held-out site is predicted over its persons' levels."""
+    from pwbayes.models.person import PersonModel
+
+    model = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"},
+                           subgroups=["age"])  # fmt: skip
+    fit = fake_person_result(model)
+    seen = []
+
+    def fake_fit(self, **settings):
+        seen.append(self.subgroup_layout.levels["age"])
+        return fake_person_result(self, seed=len(seen))
+
+    monkeypatch.setattr(PersonModel, "fit", fake_fit)
+    loo = fit.loo_sites(model, random_seed=1)
+    assert seen and all(levels == model.subgroup_layout.levels["age"] for levels in seen)
+    utrecht = people[people.municipality == "Utrecht"]
+    r = utrecht.loc[utrecht.arm == "control", "work_gt_8h"].mean()
+    expected = 100 * (special.expit(special.logit(r) + 0.2) - r)
+    single = loo.rows[loo.rows.site == "Utrecht"]
+    assert len(single) == 3 and (np.abs(single.pred_mean - expected) < 0.8).all(), single

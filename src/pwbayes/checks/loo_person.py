@@ -64,11 +64,6 @@ def person_loo_sites(
             "loo_sites(model): give the PersonModel this result was fitted from; the result's "
             f"sites are {list(m.sites)}, the model's {list(model.data.sites)}."
         )
-    if m.subgroups is not None:
-        raise DataError(
-            "loo_sites for a person model with subgroups is not available yet (its prediction "
-            "for a new site would leave out the subgroup terms); fit without subgroups."
-        )
     rng = np.random.default_rng(random_seed)
     parts, problems, skipped = [], [], []
     for k, site in enumerate(m.sites):
@@ -145,6 +140,19 @@ def _moderators_of(model: PersonModel, site: str) -> dict[str, float] | None:
     return {n: float(v) for n, v in zip(mods.names, row, strict=True)}
 
 
+def _refit_levels(model: PersonModel, refit_record) -> np.ndarray | None:
+    """Each person's subgroup levels as indices into the refit's levels (-1: not there)."""
+    layout, sub = model.subgroup_layout, refit_record.subgroups
+    if layout is None or sub is None:
+        return None
+    out = np.empty_like(model.data.subgroup_index)
+    for v, (var, levels) in enumerate(layout.levels.items()):
+        known = {lev: k for k, lev in enumerate(sub.levels[var])}
+        mapping = np.array([known.get(lev, -1) for lev in levels])
+        out[:, v] = mapping[model.data.subgroup_index[:, v]]
+    return out
+
+
 def _predict(refit, model: PersonModel, site: str, own: list, rate, interval, rng):
     """Predict the held-out site's rows from the refit; rows that cannot be, with why."""
     from ..results.person_predict import predict_new_site, standardised_cells
@@ -166,12 +174,19 @@ def _predict(refit, model: PersonModel, site: str, own: list, rate, interval, rn
     if not own:
         return None, lost
     x = x_all[:, [full.index(n) for n in names]]
+    levels = _refit_levels(model, r)
+    if levels is not None and (levels[d.site_index == s] < 0).any():
+        return None, lost + [f"{row.label} (a subgroup level only this {r.site_noun} has)"
+                             for row in own]  # fmt: skip
     people = (d.site_index == s) & d.participant
     comparison = (d.site_index == s) & (d.arm_index == -1)
-    cells = standardised_cells(x[people], np.ones(int(people.sum())), r)
-    base = standardised_cells(x[comparison], np.ones(int(comparison.sum())), r)
+    cells = standardised_cells(
+        x[people], np.ones(int(people.sum())), r, None if levels is None else levels[people]
+    )
+    base = standardised_cells(x[comparison], np.ones(int(comparison.sum())), r,
+                              None if levels is None else levels[comparison])  # fmt: skip
     wanted = {row.arm: tuple(c for c in arms[row.arm]) for row in own}
-    _, effect = predict_new_site(refit.idata.posterior, r, *cells, rate[0], rng,
+    _, effect = predict_new_site(refit.idata.posterior, r, cells, rate[0], rng,
                                  arm_components=wanted, rate_cells=base,
                                  moderators=_moderators_of(model, site))  # fmt: skip
     y = np.array([row.estimate for row in own])

@@ -23,7 +23,9 @@ from .covariates import bin_covariates, level_order
 __all__ = [
     "MAX_LEVELS",
     "SubgroupLayout",
+    "assign_levels",
     "bin_subgroups",
+    "interval_edges",
     "level_order",
     "ordered_levels",
     "reference_levels",
@@ -178,3 +180,50 @@ class SubgroupLayout:
         v = self.variables.index(variable)
         combos = np.array(np.unravel_index(groups, self.shape)).T
         return combos[:, v] == self.levels[variable].index(level)
+
+
+def interval_edges(levels: Sequence[str]) -> np.ndarray | None:
+    """Bin edges of levels that are intervals (``"[18, 35)"``, ..., ``"[50, 66]"``), or None.
+
+    The labels of :func:`~pwbayes.bin_covariates` show the edges (six significant digits).
+    """
+    pairs = []
+    for label in map(str, levels):
+        if not (label.startswith("[") and label[-1] in ")]" and label.count(",") == 1):
+            return None
+        try:
+            pairs.append(tuple(float(v) for v in label[1:-1].split(",")))
+        except ValueError:
+            return None
+    if any(a[1] != b[0] for a, b in zip(pairs, pairs[1:], strict=False)):
+        return None  # not adjacent: not the bins of one cut
+    return np.array([pairs[0][0], *(high for _, high in pairs)])
+
+
+def assign_levels(values: pd.Series, levels: Sequence[str], column: str) -> np.ndarray:
+    """Index of each value's level of a subgroup variable.
+
+    A value is a level (as text: ``True`` is ``"True"``) or, for a binned numeric variable,
+    a number inside its bins. Anything else is refused, naming the values and the levels.
+    """
+    text = values.astype(str)
+    known = {str(lev): k for k, lev in enumerate(levels)}
+    if text.isin(list(known)).all():
+        return text.map(known).to_numpy(dtype=int)
+    edges = interval_edges(levels)
+    numbers = pd.to_numeric(values, errors="coerce")
+    if edges is not None and numbers.notna().all():
+        outside = (numbers < edges[0]) | (numbers > edges[-1])
+        if not outside.any():
+            index = np.searchsorted(edges, numbers.to_numpy(float), side="right") - 1
+            return np.minimum(index, len(levels) - 1)
+        raise DataError(
+            f"population column {column!r} has value(s) {quote_values(pd.unique(values[outside]))} "
+            f"outside the fit's bins {list(levels)}: the model says nothing about them."
+        )
+    bad = pd.unique(values[~text.isin(list(known))])
+    hint = " or numbers inside them" if edges is not None else ""
+    raise DataError(
+        f"population column {column!r} has value(s) {quote_values(bad)} that are not levels of "
+        f"the subgroup variable; its levels are {list(levels)}{hint}."
+    )

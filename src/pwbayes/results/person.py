@@ -164,8 +164,10 @@ class PersonResult(ResultBase):
         Parameters
         ----------
         population : pandas.DataFrame or dict
-            Persons with the model's covariate columns (at least ``min_cell``), or margins:
-            per covariate column ``{value: share}``, combined as if independent.
+            Persons with the model's covariate and subgroup columns (at least ``min_cell``),
+            or margins: per column ``{value: share}``, combined as if independent. A binned
+            subgroup variable takes its levels (``"[18, 35)"``) or numbers inside them; with
+            subgroups the effect is averaged over the population's levels.
         base_rate : float, optional
             The municipality's share with the outcome without intervention (e.g. 0.235); by
             default its intercept is drawn from the hierarchy as well.
@@ -185,11 +187,6 @@ class PersonResult(ResultBase):
         from .person_predict import population_cells, predict_new_site
 
         m = self.record.model
-        if m.subgroups is not None:
-            raise PwbayesError(
-                "predict_site for a model with subgroups is not available yet; fit the model "
-                "without subgroups to predict for a new population."
-            )
         if "tau" not in self.idata.posterior or "mu" not in self.idata.posterior:
             raise PwbayesError("predict_site needs the pooled mu and tau of the fit.")
         hdi_prob = check_interval(hdi_prob)
@@ -200,10 +197,10 @@ class PersonResult(ResultBase):
             )
         disclosure = self.record.disclosure
         min_cell = disclosure.min_cell if disclosure is not None else 10
-        cells, weights = population_cells(population, m, min_cell)
+        cells = population_cells(population, m, min_cell)
         rng = np.random.default_rng(random_seed)
         comps, arms = predict_new_site(
-            self.idata.posterior, m, cells, weights, base_rate, rng, moderators=moderators
+            self.idata.posterior, m, cells, base_rate, rng, moderators=moderators
         )
         table = self._new_site_table(comps, arms, hdi_prob)
         table.attrs["base_rate"] = (

@@ -19,42 +19,64 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping, Sequence
 from itertools import product
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
+from ..data.subgroups import assign_levels
 from ..errors import DataError, DisclosureError, quote_values
 from ..record import ModelRecord
 from .moderation import moderator_shift
 
-__all__ = ["flat_draws", "population_cells", "predict_new_site", "standardised_cells"]
+__all__ = [
+    "Population",
+    "flat_draws",
+    "population_cells",
+    "predict_new_site",
+    "standardised_cells",
+    "subgroup_shift",
+]
 
 
-def population_cells(
-    population: object, record: ModelRecord, min_cell: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Standardised covariate cells of a target population and their weights.
+class Population(NamedTuple):
+    """A target population as covariate cells: what the g-computation averages over.
+
+    ``cells`` (cell x covariate, standardised as in the fit), ``weights`` (sum 1) and
+    ``levels`` (cell x subgroup variable: each cell's level index; no columns without
+    subgroups).
+    """
+
+    cells: np.ndarray
+    weights: np.ndarray
+    levels: np.ndarray
+
+
+def population_cells(population: object, record: ModelRecord, min_cell: int) -> Population:
+    """Standardised covariate cells of a target population, their weights and levels.
 
     Parameters
     ----------
     population : pandas.DataFrame or mapping
-        Persons with the model's covariate columns, or margins: per covariate column a
+        Persons with the model's covariate (and subgroup) columns, or margins: per column a
         mapping value -> share (shares of a column add up to 1), e.g.
         ``{"basic_qualification": {True: 0.45, False: 0.55}, "age": {25: 0.3, 40: 0.4,
-        55: 0.3}}``.
+        55: 0.3}}``. A binned subgroup variable takes its levels (``"[18, 35)"``) or
+        numbers inside them.
     record : ModelRecord
     min_cell : int
         Fewest persons a prediction may rest on (disclosure control).
 
     Returns
     -------
-    (cells, weights)
-        ``cells`` (cell x covariate, standardised as in the fit) and ``weights`` (sum 1).
+    Population
     """
     person = record.person
     assert person is not None
-    columns = list(person.covariate_columns)
+    levels = dict(record.subgroups.levels) if record.subgroups is not None else {}
+    columns = list(person.covariate_columns) + [v for v in levels if v not in
+                                                 person.covariate_columns]  # fmt: skip
     if isinstance(population, pd.DataFrame):
         frame, weights = _persons(population, columns, min_cell)
     elif isinstance(population, Mapping):
@@ -65,20 +87,23 @@ def population_cells(
             f"columns {columns}) or margins (a dict: column -> {{value: share}})."
         )
     if not columns:
-        return np.zeros((1, 0)), np.ones(1)
+        return Population(np.zeros((1, 0)), np.ones(1), np.zeros((1, 0), dtype=int))
+    index = np.column_stack(
+        [assign_levels(frame[v], lev, v) for v, lev in levels.items()]
+    ) if levels else np.zeros((len(frame), 0), dtype=int)  # fmt: skip
+    # the subgroup variables are categorical covariates of the fit too, by their level
+    frame = frame.assign(**{v: [lev[k] for k in index[:, j]]
+                            for j, (v, lev) in enumerate(levels.items())})  # fmt: skip
     x, _ = _encode(frame, columns, list(person.covariates))
-    return standardised_cells(x, weights, record)
+    return standardised_cells(x, weights, record, index)
 
 
 def standardised_cells(
-    x: np.ndarray, weights: np.ndarray, record: ModelRecord
-) -> tuple[np.ndarray, np.ndarray]:
+    x: np.ndarray, weights: np.ndarray, record: ModelRecord, levels: np.ndarray | None = None
+) -> Population:
     """Collapse encoded (unstandardised) covariate rows to cells, standardised as the fit.
 
-    Returns
-    -------
-    (cells, weights)
-        Weights sum to 1.
+    ``levels`` (row x subgroup variable) gives each row's subgroup levels (default none).
     """
     person = record.person
     assert person is not None
@@ -92,9 +117,12 @@ def standardised_cells(
             "fewer than min_cell persons): their effect was removed, so no population can be "
             "predicted with them. Refit without these covariates."
         )
-    keys, inverse = np.unique(x, axis=0, return_inverse=True)
+    levels = np.zeros((len(x), 0), dtype=int) if levels is None else levels
+    width = x.shape[1]
+    keys, inverse = np.unique(np.hstack([x, levels]), axis=0, return_inverse=True)
     w = np.bincount(inverse.ravel(), weights=weights)
-    return (keys - mean) / sd, w / w.sum()
+    cells = (keys[:, :width] - mean) / sd
+    return Population(cells, w / w.sum(), keys[:, width:].astype(int))
 
 
 def _persons(population: pd.DataFrame, columns: list[str], min_cell: int):
@@ -183,13 +211,12 @@ def flat_draws(post, name: str, index: slice | np.ndarray = slice(None)) -> np.n
 def predict_new_site(
     post,
     record: ModelRecord,
-    cells: np.ndarray,
-    weights: np.ndarray,
+    population: Population,
     base_rate: float | None,
     rng: np.random.Generator,
     *,
     arm_components: Mapping[str, Sequence[str]] | None = None,
-    rate_cells: tuple[np.ndarray, np.ndarray] | None = None,
+    rate_cells: Population | None = None,
     moderators: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draws of a new site's effect per component and arm (percentage points if binary).
@@ -200,18 +227,23 @@ def predict_new_site(
     new site's raw moderator values (default: the fitted sites' average).
     """
     mu, tau = flat_draws(post, "mu"), flat_draws(post, "tau")
-    shift = moderator_shift(post, record, moderators)
-    beta = mu + tau * rng.standard_normal(mu.shape) + shift
+    beta = mu + tau * rng.standard_normal(mu.shape) + moderator_shift(post, record, moderators)
+    # (draw, component, cell): the component effects of each cell's subgroup levels
+    per_cell = beta[:, :, None] + subgroup_shift(post, record, population.levels, rng)
     arms = arm_components if arm_components is not None else record.arm_components
     comps = list(record.components)
     design = np.array([[float(c in arms[a]) for c in comps] for a in arms]).reshape(len(arms), -1)
-    shifts = np.concatenate([beta, beta @ design.T], axis=1)
+    # an arm sums its own components only: another's emptied (NaN) draws must not reach it
+    by_arm = [per_cell[:, row > 0].sum(axis=1) for row in design]
+    shifts = np.concatenate([per_cell, np.stack(by_arm, axis=1)], axis=1)
     person = record.person
     assert person is not None
+    weights = population.weights
     if person.family != "bernoulli":
-        return shifts[:, : mu.shape[1]], shifts[:, mu.shape[1] :]
+        effects = shifts @ weights
+        return effects[:, : mu.shape[1]], effects[:, mu.shape[1] :]
     gamma = flat_draws(post, "gamma") if "gamma" in post else np.zeros((len(mu), 0))
-    lin = gamma @ cells.T  # (draw, cell)
+    lin = gamma @ population.cells.T  # (draw, cell)
     if base_rate is None:
         alpha = flat_draws(post, "alpha_mu") + flat_draws(post, "alpha_sd") * rng.standard_normal(
             len(mu)
@@ -219,15 +251,35 @@ def predict_new_site(
     elif rate_cells is None:
         alpha = _intercept_for(base_rate, lin, weights)
     else:
-        alpha = _intercept_for(base_rate, gamma @ rate_cells[0].T, rate_cells[1])
+        alpha = _intercept_for(base_rate, gamma @ rate_cells.cells.T, rate_cells.weights)
     b = alpha[:, None] + lin
     p0 = special.expit(b) @ weights
-    effects = np.stack(
-        [special.expit(b + shifts[:, [j]]) @ weights - p0 for j in range(shifts.shape[1])],
-        axis=1,
-    )
-    effects *= 100
+    effects = 100 * (special.expit(b[:, None, :] + shifts) @ weights - p0[:, None])
     return effects[:, : mu.shape[1]], effects[:, mu.shape[1] :]
+
+
+def subgroup_shift(
+    post, record: ModelRecord, levels: np.ndarray, rng: np.random.Generator
+) -> np.ndarray | float:
+    """Draw a new site's subgroup terms per draw, component and cell (0 without subgroups).
+
+    ``delta`` at each cell's levels, plus, when the differences vary by site, new
+    zero-sum terms ``tau_sub_site * z`` drawn for the new site (as the model draws them).
+    """
+    if record.subgroups is None or "delta" not in post:
+        return 0.0
+    delta = flat_draws(post, "delta")  # (draw, component, subgroup label)
+    by_site = "tau_sub_site" in post
+    sd_site = flat_draws(post, "tau_sub_site")[:, :, None] if by_site else None
+    out = np.zeros((*delta.shape[:2], len(levels)))
+    start = 0
+    for v, var_levels in enumerate(record.subgroups.levels.values()):
+        out += delta[:, :, start + levels[:, v]]
+        if sd_site is not None:
+            z = rng.standard_normal((*delta.shape[:2], len(var_levels)))
+            out += sd_site * (z - z.mean(axis=2, keepdims=True))[:, :, levels[:, v]]
+        start += len(var_levels)
+    return out
 
 
 def _intercept_for(rate: float, lin: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
 from ...data.checks import site_labels
+from ...data.subgroups import interval_edges
 from ...errors import DataError
 
 if TYPE_CHECKING:
@@ -18,7 +21,9 @@ def without_site(model: PersonModel, site: str) -> PersonModel:
     """Return the model with ``site``'s persons left out (same options and priors).
 
     Unlike the summary model's :meth:`~pwbayes.SummaryModel.leave_out`, the site is dropped
-    from the data, so the refit compiles a graph of its own.
+    from the data, so the refit compiles a graph of its own. Binned subgroup variables keep
+    the full model's bins (not the quantiles of the other sites), so that the held-out
+    site's persons keep their levels.
     """
     from . import PersonModel
 
@@ -32,6 +37,8 @@ def without_site(model: PersonModel, site: str) -> PersonModel:
     comparison = arguments.get("comparison")
     if isinstance(comparison, Mapping):
         arguments["comparison"] = {k: v for k, v in comparison.items() if str(k) != site}
+    if model.subgroup_layout is not None:
+        arguments["subgroup_bins"] = _bins_in_use(model)
     out = PersonModel(data[(labels != site).to_numpy()], **arguments)
     expected = int((model.data.site_index != model.data.sites.index(site)).sum())
     if len(out.data.y) != expected:
@@ -40,6 +47,19 @@ def without_site(model: PersonModel, site: str) -> PersonModel:
             "sites differ): make the model again from the data, fit it, then leave sites out."
         )
     return out
+
+
+def _bins_in_use(model: PersonModel) -> dict[str, list[float]] | None:
+    """Return the edges of every binned subgroup variable, read from its level labels."""
+    assert model.subgroup_layout is not None
+    data = model._arguments["data"]
+    bins = {}
+    for var, levels in model.subgroup_layout.levels.items():
+        edges = interval_edges(levels)
+        numeric = is_numeric_dtype(data[var]) and not is_bool_dtype(data[var])
+        if edges is not None and numeric:
+            bins[var] = [float(e) for e in edges]
+    return bins or None
 
 
 def with_priors(model: PersonModel, priors: Mapping) -> PersonModel:
