@@ -183,14 +183,15 @@ def test_person_loo_refits_without_each_site_and_predicts_it(people, monkeypatch
     seen = []
 
     def fake_fit(self, **settings):
-        seen.append((list(self.data.sites), self.data.comparison))
+        seen.append(self.held_out_sites)
         return fake_person_result(self, seed=len(seen))
 
     monkeypatch.setattr(PersonModel, "fit", fake_fit)
     loo = fit.loo_sites(model, random_seed=1)
     sites = model.data.sites
-    assert [s for s, _ in seen] == [[x for x in sites if x != s] for s in sites]
-    assert all("Groningen" not in s or c.get("Groningen") == "reference" for s, c in seen)
+    # each site held out of the same model in turn, but Tilburg: both its arms hold
+    # Werkbonus, which no other site ran, so it is skipped before any refit
+    assert seen == [(s,) for s in sites if s != "Tilburg"]
     own = [r for r in fit.record.model.rows if r.estimate is not None]
     # every site x arm with its own estimate, but those of an arm no other site ran
     assert len(loo.rows) + len(loo.skipped) == len(own)
@@ -349,25 +350,37 @@ def test_person_predictive_check_by_subgroup_level(people):
             assert n_lev >= 40
 
 
-def test_person_loo_with_subgroups_keeps_the_full_models_bins(people, monkeypatch):
-    """Fake refits: each refit bins age with the full model's edges (not the other sites'
-    quartiles), and the held-out site is predicted over its persons' levels."""
+def test_person_loo_with_subgroups_predicts_over_the_sites_levels(people, monkeypatch):
+    """Fake refits: the held-out site is predicted over its persons' subgroup levels."""
     from pwbayes.models.person import PersonModel
 
     model = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"},
                            subgroups=["age"])  # fmt: skip
     fit = fake_person_result(model)
-    seen = []
-
-    def fake_fit(self, **settings):
-        seen.append(self.subgroup_layout.levels["age"])
-        return fake_person_result(self, seed=len(seen))
-
-    monkeypatch.setattr(PersonModel, "fit", fake_fit)
+    monkeypatch.setattr(PersonModel, "fit", lambda self, **_: fake_person_result(self, seed=3))
     loo = fit.loo_sites(model, random_seed=1)
-    assert seen and all(levels == model.subgroup_layout.levels["age"] for levels in seen)
     utrecht = people[people.municipality == "Utrecht"]
     r = utrecht.loc[utrecht.arm == "control", "work_gt_8h"].mean()
     expected = 100 * (special.expit(special.logit(r) + 0.2) - r)
     single = loo.rows[loo.rows.site == "Utrecht"]
     assert len(single) == 3 and (np.abs(single.pred_mean - expected) < 0.8).all(), single
+
+
+def test_dropping_a_site_keeps_the_full_models_bins_and_comparison(people):
+    """For a score (no held-out mask) a site's persons are dropped and the model made again:
+    a binned subgroup variable keeps the full model's bins (not the other sites' quartiles),
+    and the per-site comparison groups of the other sites stay."""
+    from pwbayes.models.person.refit import held_out, without_site
+
+    model = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"},
+                           subgroups=["age"])  # fmt: skip
+    for site in ("Utrecht", "Deventer"):
+        other = without_site(model, site)
+        assert other.subgroup_layout.levels["age"] == model.subgroup_layout.levels["age"]
+        assert other.data.comparison["Groningen"] == "reference"
+    assert "Groningen" not in without_site(model, "Groningen").data.comparison
+    answered = people[people.wellbeing_0_10.notna()]
+    score = pw.PersonModel(answered, site="municipality", arm="arm", outcome="wellbeing_0_10",
+                           family="normal")  # fmt: skip
+    with pytest.raises(pw.DataError, match="needs a binary outcome and the exact likelihood"):
+        held_out(score, "Utrecht")

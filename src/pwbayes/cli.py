@@ -174,7 +174,7 @@ def _checks(result: Any, model: Any, sampling: dict[str, Any]) -> dict[str, Any]
     m = result.record.model
     person = m.kind == "PersonModel"
     print(f"\nchecking the model: 4 refits under other priors for tau, {len(m.sites)} leaving "
-          f"one {m.site_noun} out{' (each of these compiles)' if person else ''} ...",
+          f"one {m.site_noun} out ...",
           flush=True)  # fmt: skip
     given = (model,) if person else ()  # a person fit's checks need its persons
     t0 = time.perf_counter()

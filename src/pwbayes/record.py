@@ -114,6 +114,8 @@ class PersonSection:
     covariate_sd: tuple[float | None, ...]
     #: Site-level moderators: name -> value per site (in the order of ``sites``).
     moderators: dict[str, tuple[float, ...]] = dataclasses.field(default_factory=dict)
+    #: Sites whose persons were held out of the likelihood (leave-one-site-out refits).
+    held_out_sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

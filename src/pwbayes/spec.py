@@ -226,7 +226,7 @@ def wants_checks(spec: Mapping[str, Any]) -> bool:
     """Whether the fit is followed by the model checks.
 
     Default: partially pooled summary specs (their refits reuse the compiled sampler); a
-    person spec asks for them with ``[output] checks = true`` (its leave-one-out refits compile).
+    person spec asks for them with ``[output] checks = true``.
     """
     default = kind_of(spec) == "summary" and _pooling(spec) == "partial"
     return bool(spec.get("output", {}).get("checks", default))

@@ -1,9 +1,11 @@
 """Leave one site out, person model: refit without each site and predict it for its persons.
 
-For each site the person model is made again without that site's persons
-(:func:`pwbayes.models.person.refit.without_site`: a graph of its own, so each refit
-compiles) and fitted; the held-out site is then predicted as a municipality that did not
-take part (:meth:`~pwbayes.PersonResult.predict_site`), for its own participants, at its own
+For each site the person model is refitted with that site's persons held out of the
+likelihood (:func:`pwbayes.models.person.refit.held_out`: the same graph, so the compiled
+sampler is reused; for a score or the normal approximation the persons are dropped,
+:func:`~pwbayes.models.person.refit.without_site`, and each refit compiles). The held-out
+site is then predicted as a municipality that did not take part
+(:meth:`~pwbayes.PersonResult.predict_site`), for its own participants, at its own
 comparison group's rate and (with site-level moderators) at its own moderator values. Its
 published-method estimates (the record's site x arm rows, which disclosure control has
 already checked) are compared with the predictive distribution of an estimate,
@@ -55,7 +57,7 @@ def person_loo_sites(
     LooSites
         As the summary model's; the PSIS columns are empty (no per-row likelihood).
     """
-    from ..models.person.refit import without_site
+    from ..models.person.refit import held_out, without_site
 
     interval = check_interval(interval)
     m = result.record.model
@@ -70,14 +72,24 @@ def person_loo_sites(
         own = [r for r in m.rows if r.site == site and r.estimate is not None and r.se is not None]
         rate = _comparison_rate(model, site)
         why = _unpredictable(own, rate, model) or _unmoderated(model, site)
+        why = why or _level_only_here(model, site)
         if why:  # decided before refitting, from released figures and counts only
             skipped += [f"{r.label} ({why})" for r in own]
             continue
+        alone = _components_only_here(model, site)
+        skipped += [f"{r.label} (a component only this {m.site_noun} ran)" for r in own
+                    if set(model.data.arm_components[r.arm]) & alone]  # fmt: skip
+        own = [r for r in own if not set(model.data.arm_components[r.arm]) & alone]
+        if not own:
+            continue
         if progress:
             print(f"pwbayes loo: refit {k + 1}/{len(m.sites)} without {site}", flush=True)
+        # a binary outcome with the exact likelihood: the same graph with the site's counts
+        # zeroed (the compiled sampler is reused); otherwise the site's persons are dropped
+        masked = model.family == "bernoulli" and model.likelihood == "exact"
         refit, troubled = quiet_refit(
-            without_site(model, site), draws=draws, tune=tune, chains=chains,
-            random_seed=None if random_seed is None else random_seed + k,
+            (held_out if masked else without_site)(model, site), draws=draws, tune=tune,
+            chains=chains, random_seed=None if random_seed is None else random_seed + k,
         )  # fmt: skip
         problems += [site] * troubled
         rows, lost = _predict(refit, model, site, own, rate, interval, rng)
@@ -116,6 +128,29 @@ def _unpredictable(own: list, rate: tuple[float | None, int], model: PersonModel
     value, n = rate
     if model.family == "bernoulli" and (n < model.min_cell or value is None or not 0 < value < 1):
         return "its comparison group gives no usable rate"
+    return ""
+
+
+def _components_only_here(model: PersonModel, site: str) -> set[str]:
+    """Components that no other site ran (their effect elsewhere is the prior's)."""
+    d = model.data
+    others = (d.site_index != d.sites.index(site)) & (d.arm_index >= 0)
+    ran = {c for a in np.unique(d.arm_index[others]) for c in d.arm_components[d.arms[a]]}
+    return set(d.components) - ran
+
+
+def _level_only_here(model: PersonModel, site: str) -> str:
+    """Why the site's persons cannot be predicted from the others (a level only it has), or ''."""
+    d = model.data
+    here = d.site_index == d.sites.index(site)
+    if d.covariates:
+        x_here, x_others = d.x[here], d.x[~here]
+        constant = (x_others == x_others[:1]).all(axis=0)  # no information on its effect
+        if (constant & (x_here != x_others[:1]).any(axis=0)).any():
+            return f"a covariate level only this {model.site_noun} has"
+    for v in range(d.subgroup_index.shape[1]):
+        if not set(d.subgroup_index[here, v]) <= set(d.subgroup_index[~here, v]):
+            return f"a subgroup level only this {model.site_noun} has"
     return ""
 
 

@@ -223,7 +223,9 @@ class PersonResult(ResultBase):
         """Leave each site out: refit without its persons and predict it for them.
 
         See :func:`pwbayes.checks.loo_person.person_loo_sites`. The model is needed (a result
-        holds no persons); each refit compiles its own graph.
+        holds no persons). For a binary outcome with the exact likelihood each site is held
+        out of the likelihood (:meth:`~pwbayes.PersonModel.leave_out`: the compiled sampler is
+        reused); otherwise its persons are dropped and each refit compiles.
 
         Parameters
         ----------

@@ -243,7 +243,30 @@ class PersonModel(ModelBase):
             c: len({m for m, a in ran if c in d.arm_components[d.arms[a]]}) for c in d.components
         }
         self.weak_tau = weak_tau(sites_with, self.site_noun)
+        #: Sites whose persons are held out of the likelihood (:meth:`leave_out`).
+        self.held_out_sites: tuple[str, ...] = ()
         self._model = None
+
+    def leave_out(self, site: str) -> PersonModel:
+        """Return this model with ``site``'s persons held out of the likelihood.
+
+        The graph is the same (the site's counts become zero, which is data), so the refit
+        reuses the compiled sampler; the site's effects are then drawn from the hierarchy
+        given the other sites. Binary outcomes with the exact likelihood (else see
+        :func:`~pwbayes.models.person.refit.without_site`).
+
+        Parameters
+        ----------
+        site : str
+            One of the model's sites.
+
+        Returns
+        -------
+        PersonModel
+        """
+        from .refit import held_out
+
+        return held_out(self, site)
 
     # ------------------------------------------------------------------ inspection
     @property

@@ -35,6 +35,8 @@ def describe(model: PersonModel) -> str:
                 f"{v} = {', '.join(lev)}" for v, lev in model.subgroup_layout.levels.items()
             )
         )
+    if model.held_out_sites:
+        lines.append(f"  held out of the likelihood: {', '.join(model.held_out_sites)}")
     if model.moderators is not None:
         lines.append(f"  site-level moderators: {', '.join(model.moderators.names)}")
     notes = model.disclosure.notes

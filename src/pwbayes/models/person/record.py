@@ -92,4 +92,5 @@ def _person_section(model: PersonModel) -> PersonSection:
         covariate_mean=tuple(float(v) for v in d.covariate_mean),
         covariate_sd=tuple(float(v) for v in d.covariate_sd),
         moderators=moderator_values(model.moderators),
+        held_out_sites=tuple(model.held_out_sites),
     )

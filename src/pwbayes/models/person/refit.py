@@ -1,7 +1,14 @@
-"""A person model made again from its inputs: without one site (leave-one-site-out)."""
+"""A person model for leave-one-site-out and prior refits: a site held out, dropped, or new priors.
+
+:func:`held_out` keeps the graph and zeroes a site's counts (and its whitening block), so
+the refit reuses the compiled sampler; :func:`without_site` makes the model again from its
+inputs without the site's persons (a graph of its own).
+"""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -14,7 +21,37 @@ from ...errors import DataError
 if TYPE_CHECKING:
     from . import PersonModel
 
-__all__ = ["with_priors", "without_site"]
+__all__ = ["held_out", "with_priors", "without_site"]
+
+
+def held_out(model: PersonModel, site: str) -> PersonModel:
+    """Return the model with ``site``'s persons held out of the likelihood (same graph).
+
+    The site's likelihood rows keep their place with zero events and trials, so they add
+    nothing; its whitening block becomes the identity (non-centred: the site has no data),
+    so its effects are drawn from the hierarchy given the other sites. The graph's structure
+    is unchanged, so a fit reuses the compiled sampler. Binary outcomes, exact likelihood.
+    """
+    if site not in model.data.sites:
+        raise DataError(f"held_out({site!r}): not a site; sites: {model.data.sites}.")
+    if model.family != "bernoulli" or model.likelihood != "exact":
+        raise DataError(
+            "holding a site out of the likelihood needs a binary outcome and the exact "
+            f"likelihood (this model: {model.family!r}, {model.likelihood!r}); use "
+            "without_site, which drops the site's persons."
+        )
+    m = model.data.sites.index(site)
+    out = copy.copy(model)
+    rows = model.cells
+    keep = rows.site_index != m
+    out.cells = dataclasses.replace(rows, k=rows.k * keep, n=rows.n * keep)
+    if model.whitening is not None:
+        blocks = model.whitening.blocks.copy()
+        blocks[m] = 0.0
+        out.whitening = dataclasses.replace(model.whitening, blocks=blocks)
+    out.held_out_sites = (*model.held_out_sites, site)
+    out._model = None
+    return out
 
 
 def without_site(model: PersonModel, site: str) -> PersonModel:
