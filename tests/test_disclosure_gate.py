@@ -269,6 +269,11 @@ def test_nothing_small_leaves_the_person_checks(case, monkeypatch):
     assert not leaks(parts, bad)
     assert not any("Deventer: Keuze (" in s and any(ch.isdigit() for ch in s.split("(")[1])
                    for s in loo.skipped)  # fmt: skip
+    # leave one person out: per site sums and counts of persons as disclosure allows
+    persons = fit.loo_persons(plain)
+    assert not leaks([*table_parts(persons.sites), persons.line()], bad)
+    for text in [*persons.sites.persons, *persons.sites.high_k]:  # "": a site without figures
+        assert text == "" or text.startswith("fewer than") or int(text) >= 10, text
 
 
 def forbidden_rows(m: pw.PersonModel) -> dict[str, float]:

@@ -42,6 +42,7 @@ DOORS = {
     ("pwbayes.results.summary", "pwbayes.checks.ppc"),
     ("pwbayes.results.person", "pwbayes.checks.loo_person"),
     ("pwbayes.results.person", "pwbayes.checks.ppc_person"),
+    ("pwbayes.results.person", "pwbayes.checks.loo_persons"),
     ("pwbayes.results.person", "pwbayes.checks.sensitivity"),
     ("pwbayes.results.base", "pwbayes.plots.moderators"),
 }

@@ -384,3 +384,45 @@ def test_dropping_a_site_keeps_the_full_models_bins_and_comparison(people):
                            family="normal")  # fmt: skip
     with pytest.raises(pw.DataError, match="needs a binary outcome and the exact likelihood"):
         held_out(score, "Utrecht")
+
+
+def test_leave_one_person_out_is_arviz_loo_over_the_persons(people):
+    """Collapsed rows counted once per person give ``arviz.loo`` over the persons exactly
+    (computed here from each person's own Bernoulli log-likelihood), per site and in total;
+    the uncollapsed model gives the same."""
+    import arviz as az
+
+    kw = {
+        **COLUMNS,
+        "covariates": ["basic_qualification"],
+        "comparison": {"Groningen": "reference"},
+    }
+    collapsed = pw.PersonModel(people, **kw, collapse=True)
+    rows = pw.PersonModel(people, **kw, collapse=False)
+    assert collapsed.cells.size < rows.cells.size
+    fit, fit_rows = fake_person_result(collapsed, draws=400), fake_person_result(rows, draws=400)
+    got, got_rows = fit.loo_persons(collapsed), fit_rows.loo_persons(rows)
+    post = fit.idata.posterior
+    d = rows.data
+    n = post.sizes["chain"] * post.sizes["draw"]
+    alpha = post["alpha"].values.reshape(n, -1)
+    beta = post["beta"].values.reshape(n, *post["beta"].shape[2:])
+    gamma = post["gamma"].values.reshape(n, -1)
+    design = np.vstack([np.zeros((1, len(d.components))), d.design])
+    eta = alpha[:, d.site_index] + gamma @ d.x.T
+    eta += np.einsum("dpc,pc->dp", beta[:, d.site_index], design[d.arm_index + 1])
+    loglik = np.where(d.y > 0, -np.logaddexp(0, -eta), -np.logaddexp(0, eta))
+    idata = az.InferenceData(
+        posterior=post[["mu"]],
+        log_likelihood=az.dict_to_dataset({"y": loglik.reshape(*post["alpha"].shape[:2], -1)}),
+    )
+    want = az.loo(idata, pointwise=True)
+    total = got.sites.iloc[-1]
+    assert total.elpd_loo == pytest.approx(want.elpd_loo, rel=1e-9)
+    assert total.p_loo == pytest.approx(want.p_loo, rel=1e-6)
+    assert total.se == pytest.approx(want.se, rel=1e-6)
+    utrecht = d.site_index == d.sites.index("Utrecht")
+    row = got.sites.set_index("site").loc["Utrecht"]
+    assert row.elpd_loo == pytest.approx(np.asarray(want.loo_i)[utrecht].sum(), rel=1e-9)
+    pd.testing.assert_frame_equal(got.sites, got_rows.sites, rtol=1e-9)
+    assert "elpd_loo" in got.line() and got.sites.persons.iloc[-1] == str(len(d.y))

@@ -8,6 +8,7 @@ who share site, group, subgroup levels and covariates).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -51,13 +52,20 @@ def person_eta(
     model: PersonModel,
     delta: np.ndarray | None = None,
     delta_site: np.ndarray | None = None,
+    subset: np.ndarray | None = None,
 ):
     """Linear predictor per draw and likelihood row: ``(draws, rows)``.
 
     With subgroups, ``delta`` ``(draw, component, level)`` (and ``delta_site`` ``(draw,
     site, component, level)``) add each row's subgroup terms to its arm's components.
+    ``subset`` (row indices) limits the rows (default all).
     """
     rows = model.cells
+    if subset is not None:
+        rows = dataclasses.replace(rows, site_index=rows.site_index[subset],
+                                   arm_index=rows.arm_index[subset],
+                                   group_index=rows.group_index[subset], x=rows.x[subset],
+                                   k=rows.k[subset], n=rows.n[subset])  # fmt: skip
     design = np.vstack([np.zeros((1, beta.shape[2])), model.data.design])  # 0: comparison
     shift = np.einsum("dsc,gc->dsg", beta, design)
     eta = alpha[:, rows.site_index] + gamma @ rows.x.T + shift[:, rows.site_index,
@@ -80,13 +88,21 @@ def person_eta(
     return eta
 
 
-def eta_at(post: xr.Dataset, model: PersonModel, index: slice | np.ndarray) -> np.ndarray:
-    """Linear predictor ``(draws, rows)`` at the draws ``index`` of the flattened chains."""
+def eta_at(
+    post: xr.Dataset,
+    model: PersonModel,
+    index: slice | np.ndarray,
+    subset: np.ndarray | None = None,
+) -> np.ndarray:
+    """Linear predictor ``(draws, rows)`` at the draws ``index`` of the flattened chains.
+
+    ``subset``: the likelihood rows (default all).
+    """
     alpha, beta = flat_draws(post, "alpha", index), flat_draws(post, "beta", index)
     gamma = flat_draws(post, "gamma", index) if "gamma" in post else np.zeros((len(alpha), 0))
     delta, delta_site = (flat_draws(post, n, index) if n in post else None
                          for n in ("delta", "delta_site"))  # fmt: skip
-    return person_eta(alpha, beta, gamma, model, delta, delta_site)
+    return person_eta(alpha, beta, gamma, model, delta, delta_site, subset)
 
 
 def person_loglik_totals(post: xr.Dataset, model: PersonModel, chunk: int = 50) -> np.ndarray:

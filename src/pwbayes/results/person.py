@@ -244,6 +244,27 @@ class PersonResult(ResultBase):
                                 chains=chains, random_seed=random_seed,
                                 progress=progress)  # fmt: skip
 
+    def loo_persons(self, model: Any) -> Any:
+        """Leave each person out: PSIS-LOO over the persons, summed per site (binary outcome).
+
+        See :mod:`pwbayes.checks.loo_persons`: the expected log predictive density of a new
+        person of an existing site (to compare person models by), with its SE, ``p_loo``
+        and how many persons have a Pareto k above 0.7. No per-person value is released.
+
+        Parameters
+        ----------
+        model : PersonModel
+            The model this result was fitted from (a result holds no persons).
+
+        Returns
+        -------
+        LooPersons
+            ``.sites`` (per site and ``"all"``), ``.elpd_loo``, ``.line()``.
+        """
+        from ..checks.loo_persons import person_loo_persons
+
+        return person_loo_persons(self, model)
+
     def predictive_check(
         self,
         model: Any,
