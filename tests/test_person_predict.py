@@ -197,7 +197,7 @@ def test_person_loo_refits_without_each_site_and_predicts_it(people, monkeypatch
     assert len(loo.rows) + len(loo.skipped) == len(own)
     assert any(s.startswith("Deventer: Zelf in Actie + Werken Loont + App (a component only")
                for s in loo.skipped)  # fmt: skip
-    assert "Not predictable" in loo.line() and "not available" in loo.line()
+    assert "Not predictable" in loo.line() and "see loo_persons" in loo.line()
     # Tilburg's arms both hold Werkbonus, which no other site ran
     assert set(loo.rows.site) == set(sites) - {"Tilburg"}
     assert sum(s.startswith("Tilburg") for s in loo.skipped) == 2

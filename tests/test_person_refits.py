@@ -2,6 +2,7 @@
 
 import arviz as az
 import numpy as np
+import pymc as pm
 import pytest
 from helpers import fit_within
 
@@ -32,12 +33,33 @@ def test_prior_values_are_data_of_the_graph(people, parameterization):
     assert wide.structure_key() != model.structure_key()
 
 
-def test_the_normal_approximation_keeps_prior_values_in_its_graph(people):
+def test_the_normal_approximation_takes_prior_values_as_data(people):
+    """Under likelihood='normal_approx' too: the same structure, and the graph of the default
+    priors with the other model's data values swapped in has that model's log density."""
+    other_priors = {**NARROW, "mu": pw.Prior("Normal", mu=0.1, sigma=0.5),
+                    "gamma": pw.Prior("Normal", mu=0.0, sigma=0.3),
+                    "alpha_sd": pw.Prior("HalfNormal", sigma=0.7)}  # fmt: skip
     with pytest.warns(UserWarning, match="small cell"):  # a small population: the warning
-        model = pw.PersonModel(people, **COLUMNS, likelihood="normal_approx")
+        model = pw.PersonModel(people, **COLUMNS, covariates=["age"], likelihood="normal_approx")
     with pytest.warns(UserWarning, match="small cell"):
-        other = with_priors(model, NARROW)
-    assert other.structure_key() != model.structure_key()
+        other = with_priors(model, other_priors)
+    assert other.structure_key() == model.structure_key()
+    values = other.data_values()
+    np.testing.assert_array_equal(values["gamma_prior_sigma"], [0.3])
+    np.testing.assert_array_equal(values["tau_prior_sigma"], 0.02)
+    want = other.model.compile_logp()
+    with model.model:
+        pm.set_data(values)
+    got = model.model.compile_logp()
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        point = {k: v + rng.normal(0, 0.3, np.shape(v))
+                 for k, v in model.model.initial_point().items()}  # fmt: skip
+        assert got(point) == pytest.approx(want(point), rel=1e-10)
+    # another family is another graph
+    with pytest.warns(UserWarning, match="small cell"):
+        wide = with_priors(model, {"tau": pw.Prior("HalfStudentT", nu=3, sigma=0.5)})
+    assert wide.structure_key() != model.structure_key()
 
 
 def test_a_held_out_site_adds_nothing_to_the_likelihood(people):

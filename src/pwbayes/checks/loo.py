@@ -103,7 +103,8 @@ class LooSites:
             f"PSIS-LOO: {bad} of {len(rows)} rows with Pareto k > {PARETO_K_LIMIT} (there only "
             "the refits are valid)."
             if rows["pareto_k"].notna().any()
-            else "PSIS-LOO: not available for this model."
+            else "PSIS-LOO cannot leave a whole site of persons out (see loo_persons for "
+            "leaving one person out)."
         )
         if self.problems:
             psis += f" Refits with convergence problems: {', '.join(self.problems)}."

@@ -317,11 +317,8 @@ class PersonModel(ModelBase):
             self.likelihood,
             bool(self.data.covariates),
             sorted((k, tuple(v)) for k, v in self.coords.items() if k != "obs"),
-            # exact likelihood: prior families only (their parameters are data); the normal
-            # approximation folds the values into its graph
-            sorted(self._priors.table().items())
-            if self.stage_one is not None
-            else sorted((k, p.dist) for k, p in self._priors.base.items()),
+            # prior families only: their parameters are data of the graph
+            sorted((k, p.dist) for k, p in self._priors.base.items()),
             self.subgroups_by_site,
             self.data.design.tobytes(),
         )

@@ -53,13 +53,12 @@ class GraphSpec:
 
 def build_graph(spec: GraphSpec) -> pm.Model:
     """Build the PyMC model of ``spec`` (never sampled here)."""
-    # exact likelihood: prior parameters are data, so that a model with other prior values
-    # reuses the compiled sampler (the normal approximation folds them into its constants)
-    data = spec.stage_one is None
+    # prior parameters are data, so that a model with other prior values reuses the
+    # compiled sampler
     with pm.Model(coords=spec.coords) as model:
-        alpha_mu = scalar_rv("alpha_mu", spec.priors.base["alpha_mu"], as_data=data)
-        alpha_sd = scalar_rv("alpha_sd", spec.priors.base["alpha_sd"], as_data=data)
-        tau = prior_rv("tau", spec.priors, "tau", spec.data.components, "component", as_data=data)
+        alpha_mu = scalar_rv("alpha_mu", spec.priors.base["alpha_mu"], as_data=True)
+        alpha_sd = scalar_rv("alpha_sd", spec.priors.base["alpha_sd"], as_data=True)
+        tau = prior_rv("tau", spec.priors, "tau", spec.data.components, "component", as_data=True)
         if spec.stage_one is not None:
             _marginal(spec, alpha_mu, alpha_sd, tau)
         else:
@@ -70,15 +69,16 @@ def build_graph(spec: GraphSpec) -> pm.Model:
 def _marginal(spec: GraphSpec, alpha_mu, alpha_sd, tau) -> None:
     stage = spec.stage_one
     assert stage is not None
+    dist, params = spec.priors.params("mu", spec.data.components)
     marginal.build_marginal(
         stage.layout,
         stage.psi_hat,
         stage.psi_cov,
         {"alpha_mu": alpha_mu, "alpha_sd": alpha_sd, "tau": tau},
-        spec.priors.params("mu", spec.data.components),
+        (dist, {k: pm.Data(f"mu_prior_{k}", v) for k, v in params.items()}),
         stage.mu_scaling,
-        stage.gamma_mean,
-        stage.gamma_sd,
+        pm.Data("gamma_prior_mu", np.asarray(stage.gamma_mean, dtype=float).reshape(-1)),
+        pm.Data("gamma_prior_sigma", np.asarray(stage.gamma_sd, dtype=float).reshape(-1)),
     )
 
 

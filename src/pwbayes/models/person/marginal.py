@@ -65,7 +65,8 @@ def build_marginal(layout, psi_hat, psi_cov, rvs, mu_prior, mu_scaling, gamma_me
     Must be called inside a ``pm.Model`` context holding the ``psi`` and ``component``
     coordinates. ``rvs`` maps ``alpha_mu, alpha_sd, tau`` to their random variables;
     ``mu_prior`` is ``(family, parameters)`` of the prior on ``mu``; ``mu_scaling`` the
-    ``(centre, variance)`` from :func:`fixed_effect_centre`.
+    ``(centre, variance)`` from :func:`fixed_effect_centre`; ``gamma_mean`` and ``gamma_sd``
+    the normal prior of the covariate effects (the parameters may be ``pm.Data``).
 
     ``mu`` is sampled as ``mu_std`` with ``mu = c + sqrt(v + tau^2 / J) * mu_std``
     (``c, v``: the fixed-effect estimate and its variance, J: sites running the
@@ -80,15 +81,17 @@ def build_marginal(layout, psi_hat, psi_cov, rvs, mu_prior, mu_scaling, gamma_me
     pytensor variable
         ``mu``.
     """
-    e, g, gamma_cov = prior_blocks(layout, gamma_sd)
-    s = layout.n_sites
+    e, g, _ = prior_blocks(layout, np.zeros(layout.n_covariates))
+    s, r = layout.n_sites, len(layout.cell_site)
     mu = standardised_mu(layout, mu_prior, mu_scaling, rvs["tau"])
+    # gamma's prior (data: other values reuse the compiled sampler) on the diagonal
+    gamma_cov = pt.diag(pt.concatenate([pt.zeros(s + r), pt.as_tensor(gamma_sd) ** 2]))
 
     mean = pt.concatenate(
         [
             pt.ones(s) * rvs["alpha_mu"],
             pt.dot(layout.cell_design, mu),
-            pt.as_tensor(np.asarray(gamma_mean, dtype=float).reshape(-1)),
+            pt.as_tensor(gamma_mean),
         ]
     )
     obs = pm.Data("psi_hat", psi_hat, dims="psi")
