@@ -209,3 +209,31 @@ def test_a_known_moderator_effect_is_recovered(people):
         assert draws.std() < 0.5, (comp, draws.std())
     table = result.moderator_effects().set_index("component")
     assert table.loc["extra_hulp", "p_positive"] > 0.95
+
+
+def test_moderators_on_the_persons_may_be_missing_on_some_rows(people):
+    facts = FACTS.groupby("municipality")[["final_month"]].first()
+    merged = people.join(facts, on="municipality")
+    merged.loc[merged.index[::7], "final_month"] = np.nan  # e.g. rows dropped for another reason
+    model = _model(merged, moderators=["final_month"])
+    np.testing.assert_array_equal(
+        model.moderators.values[:, 0], facts.loc[model.data.sites, "final_month"]
+    )
+    merged.loc[merged.municipality == "Utrecht", "final_month"] = np.nan
+    with pytest.raises(pw.DataError, match=r"no value for site\(s\) 'Utrecht'"):
+        _model(merged, moderators=["final_month"])
+
+
+def test_emptied_moderator_effects_are_left_out_not_read_as_negative(fit):
+    import copy
+
+    emptied = copy.deepcopy(fit)
+    post = emptied.idata.posterior
+    k = list(post["moderator_effect"].coords["component"].values).index("extra_hulp")
+    post["moderator_effect"].values[:, :, k, :] = np.nan
+    table = emptied.moderator_effects()
+    assert "extra_hulp" not in set(table.component) and len(table) == len(
+        fit.moderator_effects()) - 2  # fmt: skip
+    explained = {r["component"]: r for r in table.attrs["explained"]}
+    assert np.isnan(explained["extra_hulp"]["share_mean"])
+    assert not table.p_positive.isna().any()

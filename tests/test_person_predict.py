@@ -425,4 +425,55 @@ def test_leave_one_person_out_is_arviz_loo_over_the_persons(people):
     row = got.sites.set_index("site").loc["Utrecht"]
     assert row.elpd_loo == pytest.approx(np.asarray(want.loo_i)[utrecht].sum(), rel=1e-9)
     pd.testing.assert_frame_equal(got.sites, got_rows.sites, rtol=1e-9)
-    assert "elpd_loo" in got.line() and got.sites.persons.iloc[-1] == str(len(d.y))
+    assert "elpd_loo" in got.line() and got.sites.persons.iloc[-1] == f"about {round(len(d.y), -1)}"
+
+
+def test_subgroup_terms_are_matched_by_name_not_by_the_records_order(people):
+    """A record holding its subgroup variables in another order (an earlier pwbayes sorted
+    them) predicts the same: the terms are looked up by their labels."""
+    import dataclasses
+
+    model = pw.PersonModel(people, **COLUMNS, comparison={"Groningen": "reference"},
+                           subgroups=["household_type", "female"])  # fmt: skip
+    n_comp, n_lev = len(model.data.components), len(model.subgroup_layout.labels)
+    loc = np.random.default_rng(0).normal(0, 0.6, (n_comp, n_lev))
+    fit = fake_person_result(model, delta_loc=loc)
+    m = fit.record.model
+    reordered = dict(reversed(list(m.subgroups.levels.items())))
+    sub = dataclasses.replace(m.subgroups, levels=reordered)
+    other = type(fit)(fit.idata, fit.record.replace(model=dataclasses.replace(m, subgroups=sub)))
+    persons = people[people.municipality == "Utrecht"]
+    a = fit.predict_site(persons, base_rate=0.2, random_seed=5)
+    pd.testing.assert_frame_equal(other.predict_site(persons, base_rate=0.2, random_seed=5), a)
+
+
+def test_refits_cut_a_continuous_subgroup_at_the_exact_edges(people):
+    """Labels show edges to six digits; a refit without a site cuts at the exact edges, so
+    every held-out person keeps a level (also without the site holding the maximum)."""
+    from pwbayes.checks.loo_person import _refit_levels
+    from pwbayes.models.person.refit import without_site
+
+    data = people.assign(inc=people.benefit_duration_years * 1234.56789 + 0.001)
+    model = pw.PersonModel(data, **COLUMNS, comparison={"Groningen": "reference"},
+                           subgroups=["inc"])  # fmt: skip
+    for site in model.data.sites:
+        levels = _refit_levels(model, without_site(model, site).model_record())
+        here = model.data.site_index == model.data.sites.index(site)
+        assert (levels[here] >= 0).all(), site
+
+
+def test_subgroup_levels_match_across_types():
+    from pwbayes.data.subgroups import assign_levels
+
+    np.testing.assert_array_equal(assign_levels(pd.Series([0, 1, 1]), ["0.0", "1.0"], "x"),
+                                  [0, 1, 1])  # fmt: skip
+    np.testing.assert_array_equal(assign_levels(pd.Series([1, 0]), ["False", "True"], "b"), [1, 0])
+    np.testing.assert_array_equal(
+        assign_levels(pd.Series(["True", True]), ["False", "True"], "b"), [1, 1]
+    )
+    # the labels' rounded edges allow for the rounding at the ends
+    bins = ["[0.123457, 0.5)", "[0.5, 0.987654]"]
+    np.testing.assert_array_equal(assign_levels(pd.Series([0.1234567, 0.9876543]), bins, "v"),
+                                  [0, 1])  # fmt: skip
+    with pytest.raises(pw.DataError, match="outside the fit's bins"):
+        assign_levels(pd.Series([0.12]), bins, "v")

@@ -7,7 +7,7 @@ import pytest
 from helpers import fit_within
 
 import pwbayes as pw
-from pwbayes.models.person.refit import with_priors
+from pwbayes.models.person.refit import with_priors, without_site
 
 COLUMNS = {"site": "municipality", "arm": "arm", "outcome": "work_gt_8h",
            "comparison": {"Groningen": "reference"}}  # fmt: skip
@@ -88,6 +88,12 @@ def test_a_held_out_site_adds_nothing_to_the_likelihood(people):
         assert full(point) - held(point) == pytest.approx(want, rel=1e-9)
     with pytest.raises(pw.DataError, match="not a site"):
         model.leave_out("Amsterdam")
+    # held out twice is held out once; a prior refit of a held-out model stays held out
+    assert out.leave_out("Utrecht").held_out_sites == ("Utrecht",)
+    again = with_priors(out, NARROW)
+    assert again.held_out_sites == ("Utrecht",) and again.cells.n.sum() == out.cells.n.sum()
+    with pytest.raises(pw.DataError, match="held out of its likelihood"):
+        without_site(out, "Deventer")
 
 
 @pytest.mark.slow

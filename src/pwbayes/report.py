@@ -161,7 +161,7 @@ def _moderators(result: ResultBase) -> list[str]:
              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     for r in table.itertuples():
         e = explained[r.component]
-        share = f"- (one {m.site_noun})"
+        share = f"- (one {m.site_noun})" if e["sites"] < 2 else "- (not shown)"
         if not np.isnan(e["share_mean"]):
             share = f"{e['share_mean']:.0%} [{e['share_low']:.0%}, {e['share_high']:.0%}]; "
             share += f"prior alone {e['prior_share_mean']:.0%}"

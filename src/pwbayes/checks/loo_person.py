@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .._text import plural
 from ..errors import DataError
 from ..intervals import check_interval
 from .loo import LooSites, held_out_rows
@@ -176,14 +177,22 @@ def _moderators_of(model: PersonModel, site: str) -> dict[str, float] | None:
 
 
 def _refit_levels(model: PersonModel, refit_record) -> np.ndarray | None:
-    """Each person's subgroup levels as indices into the refit's levels (-1: not there)."""
+    """Each person's subgroup levels as indices into the refit's levels (-1: not there).
+
+    A binned level is matched by its interval (a refit whose persons do not reach the top
+    edge labels the last bin ``[a, b)``, not ``[a, b]``).
+    """
     layout, sub = model.subgroup_layout, refit_record.subgroups
     if layout is None or sub is None:
         return None
+
+    def key(level: str) -> str:
+        return level[:-1] if level.startswith("[") and level[-1] in ")]" else level
+
     out = np.empty_like(model.data.subgroup_index)
     for v, (var, levels) in enumerate(layout.levels.items()):
-        known = {lev: k for k, lev in enumerate(sub.levels[var])}
-        mapping = np.array([known.get(lev, -1) for lev in levels])
+        known = {key(lev): k for k, lev in enumerate(sub.levels[var])}
+        mapping = np.array([known.get(key(lev), -1) for lev in levels])
         out[:, v] = mapping[model.data.subgroup_index[:, v]]
     return out
 
@@ -193,26 +202,20 @@ def _predict(refit, model: PersonModel, site: str, own: list, rate, interval, rn
     from ..results.person_predict import predict_new_site, standardised_cells
 
     d, r = model.data, refit.record.model
-    known = set(r.components)
     arms = {row.arm: d.arm_components[row.arm] for row in own}
-    lost = [f"{row.label} (a component only this {r.site_noun} ran)" for row in own
-            if not set(arms[row.arm]) <= known]  # fmt: skip
-    own = [row for row in own if set(arms[row.arm]) <= known]
     s = d.sites.index(site)
     full = list(d.covariates)
     names = list(r.person.covariates) if r.person is not None else []
     x_all = d.x * d.covariate_sd + d.covariate_mean if full else d.x
+    # components and levels only this site has were found before refitting; what remains
+    # is a refit that dropped the site (a score) and so encodes a category's levels anew
     absent = [j for j, n in enumerate(full) if n not in names]
-    if absent and (x_all[d.site_index == s][:, absent] != 0).any():
-        return None, lost + [f"{row.label} (a covariate level only this {r.site_noun} has)"
-                             for row in own]  # fmt: skip
-    if not own:
-        return None, lost
-    x = x_all[:, [full.index(n) for n in names]]
     levels = _refit_levels(model, r)
-    if levels is not None and (levels[d.site_index == s] < 0).any():
-        return None, lost + [f"{row.label} (a subgroup level only this {r.site_noun} has)"
-                             for row in own]  # fmt: skip
+    anew = levels is not None and (levels[d.site_index == s] < 0).any()
+    if anew or (absent and (x_all[d.site_index == s][:, absent] != 0).any()):
+        return None, [f"{row.label} (a level the other {plural(r.site_noun)} lack)"
+                      for row in own]  # fmt: skip
+    x = x_all[:, [full.index(n) for n in names]]
     people = (d.site_index == s) & d.participant
     comparison = (d.site_index == s) & (d.arm_index == -1)
     cells = standardised_cells(
@@ -229,4 +232,4 @@ def _predict(refit, model: PersonModel, site: str, own: list, rate, interval, rn
     chains = refit.idata.posterior.sizes["chain"]
     return held_out_rows(
         site, [row.arm for row in own], y, se, effect, effect, chains, interval, rng
-    ), lost
+    ), []

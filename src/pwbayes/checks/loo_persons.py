@@ -11,9 +11,11 @@ exactly the per-person computation.
 Per-person values never leave: the table gives per site the sum over its persons, its
 standard error and the effective number of parameters ``p_loo``, and how many persons have
 a Pareto k above 0.7 (where PSIS is not to be trusted) as a count that disclosure control
-may show (``"fewer than 10"`` for 0 to 9, as every count of persons). A site of fewer than
-``min_cell`` persons gets no figures. Rows resting on an effect that disclosure control
-emptied are left out.
+may show (``"fewer than 10"`` for 0 to 9, as every count of persons). Rows resting on an
+effect that disclosure control emptied are left out, so the persons are counted in tens
+(``"about 110"``). A site left with fewer than ``min_cell`` persons gets no figures and is
+not in the total (which would give its figures away by difference); the total's count of
+high-k persons is rounded to tens when a site's was hidden.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..data.disclosure import count_text, is_small
+from ..data.disclosure import MIN_CELL, count_text, is_small
 from ..errors import DataError
 from .loo import PARETO_K_LIMIT
 from .person_rows import check_person_fit, eta_at
@@ -46,9 +48,9 @@ class LooPersons:
     Attributes
     ----------
     sites : pandas.DataFrame
-        One row per site and a last row ``"all"``: ``site, persons`` (a count as disclosure
-        allows), ``elpd_loo`` (summed over the persons), ``se``, ``p_loo`` and ``high_k``
-        (persons with Pareto k above 0.7, as a count disclosure allows).
+        One row per site and a last row ``"all"`` (the sites with figures): ``site,
+        persons`` (in tens), ``elpd_loo`` (summed over the persons), ``se``, ``p_loo`` and
+        ``high_k`` (persons with Pareto k above 0.7, as a count disclosure allows).
     noun : str
         What a site is.
     note : str, optional
@@ -105,13 +107,23 @@ def person_loo_persons(result: PersonResult, model: PersonModel, chunk: int = 20
              for a in range(0, rows.size, chunk)]  # fmt: skip
     elpd, lpd, k = (np.concatenate([p[i] for p in parts], axis=1) for i in range(3))
     counts = np.stack([rows.k, rows.n - rows.k])  # (events, non-events) per row
-    min_cell = result.record.disclosure.min_cell if result.record.disclosure else 10
-    table = []
-    for s, site in enumerate([*m.sites, "all"]):
-        keep = np.isfinite(elpd) & ((rows.site_index == s)[None] if site != "all" else True)
+    min_cell = result.record.disclosure.min_cell if result.record.disclosure else MIN_CELL
+    table, released = [], np.zeros_like(elpd, dtype=bool)
+    for s, site in enumerate(m.sites):
+        keep = np.isfinite(elpd) & (rows.site_index == s)[None]
         table.append(_site_row(site, elpd, lpd, k, counts, keep, min_cell))
+        if np.isfinite(table[-1][2]):
+            released |= keep
+    # the total covers the released sites only: with a hidden site in it, the difference
+    # would give the hidden site's figures away; its count of high-k persons is rounded to
+    # tens when a site's was hidden, for the same reason
+    total = list(_site_row("all", elpd, lpd, k, counts, released, min_cell))
+    high = [int(np.sum(np.where(released & (rows.site_index == s)[None] & (k > PARETO_K_LIMIT),
+                                counts, 0))) for s in range(len(m.sites))]  # fmt: skip
+    if any(is_small(h, min_cell) for h in high) and not is_small(sum(high), min_cell):
+        total[5] = count_text(sum(high), min_cell, exact=False)
     columns = ["site", "persons", "elpd_loo", "se", "p_loo", "high_k"]
-    return LooPersons(pd.DataFrame(table, columns=columns), m.site_noun, m.note)
+    return LooPersons(pd.DataFrame([*table, tuple(total)], columns=columns), m.site_noun, m.note)
 
 
 def _psis(post, model: PersonModel, index: np.ndarray):
@@ -143,12 +155,15 @@ def _site_row(site, elpd, lpd, k, counts, keep, min_cell) -> tuple:
     """One row of the table: sums over the persons of ``keep`` (where a count is kept)."""
     w = np.where(keep, counts, 0.0)
     persons = float(w.sum())
+    # rounded to tens: rows resting on an emptied effect are left out, and an exact count
+    # beside the site's known size would give the size of that small cell away
+    shown = count_text(int(persons), min_cell, exact=False)
     if is_small(persons, min_cell):
-        return (site, count_text(int(persons), min_cell), np.nan, np.nan, np.nan, "")
+        return (site, shown, np.nan, np.nan, np.nan, "")
     e = np.where(keep, elpd, 0.0)
     total = float((w * e).sum())
     var = float((w * (e - total / persons) ** 2).sum()) / persons  # over the persons
     p_loo = float((w * (np.where(keep, lpd, 0.0) - e)).sum())
     high = int(w[np.where(keep, k, 0.0) > PARETO_K_LIMIT].sum())
-    return (site, count_text(int(persons), min_cell), total, float(np.sqrt(persons * var)),
-            p_loo, count_text(high, min_cell))  # fmt: skip
+    return (site, shown, total, float(np.sqrt(persons * var)), p_loo,
+            count_text(high, min_cell))  # fmt: skip

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import DataError
 
-__all__ = ["bin_covariates", "encode_covariates", "level_order"]
+__all__ = ["bin_covariates", "bin_edges", "encode_covariates", "level_order"]
 
 
 def bin_covariates(
@@ -60,6 +60,16 @@ def bin_covariates(
         cut = cut.cat.rename_categories(labels)
         out[col] = cut.astype(object).where(~last, labels[-1])
     return out
+
+
+def bin_edges(data: pd.DataFrame, columns: Mapping[str, int | Sequence[float]]) -> dict:
+    """Return the exact edges :func:`bin_covariates` cuts each column at (column -> array).
+
+    The labels show them to six significant digits; refits that must cut the same way
+    (leaving a site out) take these.
+    """
+    return {col: _edges(col, how, pd.to_numeric(data[col], errors="coerce"))
+            for col, how in columns.items()}  # fmt: skip
 
 
 def _edges(col: str, how, values: pd.Series) -> np.ndarray:

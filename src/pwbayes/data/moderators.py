@@ -46,7 +46,12 @@ class Moderators:
 
 
 def site_moderators(
-    data: pd.DataFrame, site: str, columns: Sequence[str], sites: Sequence[str]
+    data: pd.DataFrame,
+    site: str,
+    columns: Sequence[str],
+    sites: Sequence[str],
+    *,
+    skip_missing: bool = False,
 ) -> Moderators:
     """Check and collect the site-level moderators ``columns`` of ``data``.
 
@@ -60,6 +65,9 @@ def site_moderators(
         Moderator columns.
     sites : sequence of str
         The sites of the model, in order (rows of other sites are ignored).
+    skip_missing : bool
+        Ignore rows where a moderator is missing (persons: rows the model may drop anyway);
+        each site still needs a value. Default: refuse them.
 
     Returns
     -------
@@ -93,7 +101,7 @@ def site_moderators(
                 f"Moderator column {col!r} not found; the data has columns "
                 f"{list(map(str, data.columns))}."
             )
-        per_site = _per_site(data[col], labels, col, sites)
+        per_site = _per_site(data[col], labels, col, sites, skip_missing)
         name, numbers = _as_numbers(per_site, col)
         names.append(name)
         values.append(numbers)
@@ -107,7 +115,17 @@ def site_moderators(
     return Moderators(names, matrix, matrix.mean(axis=0), scale)
 
 
-def _per_site(column: pd.Series, labels: pd.Series, col: str, sites: Sequence[str]) -> pd.Series:
+def _per_site(
+    column: pd.Series, labels: pd.Series, col: str, sites: Sequence[str], skip_missing: bool
+) -> pd.Series:
+    if skip_missing:
+        given = column.notna()
+        column, labels = column[given], labels[given]
+        lacking = [s for s in sites if s not in set(labels)]
+        if lacking:
+            raise DataError(
+                f"Moderator column {col!r} has no value for site(s) {quote_values(lacking)}."
+            )
     if column.isna().any():
         bad = quote_values(pd.unique(labels[column.isna()]))
         raise DataError(f"Moderator column {col!r} has missing values (sites {bad}).")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import DataError, quote_values
 from .checks import did_you_mean
-from .covariates import bin_covariates, level_order
+from .covariates import bin_covariates, bin_edges, level_order
 
 __all__ = [
     "MAX_LEVELS",
@@ -29,6 +29,7 @@ __all__ = [
     "level_order",
     "ordered_levels",
     "reference_levels",
+    "subgroup_edges",
 ]
 
 #: A numeric subgroup variable with more distinct values than this is cut into quartiles.
@@ -92,6 +93,21 @@ def bin_subgroups(
     -------
     pandas.DataFrame
     """
+    spec = _binned(data, subgroups, bins)
+    return bin_covariates(data, spec) if spec else data
+
+
+def subgroup_edges(
+    data: pd.DataFrame,
+    subgroups: Sequence[str],
+    bins: Mapping[str, int | Sequence[float]] | None = None,
+) -> dict[str, np.ndarray]:
+    """Return the exact edges :func:`bin_subgroups` cuts each binned variable at."""
+    return bin_edges(data, _binned(data, subgroups, bins))
+
+
+def _binned(data: pd.DataFrame, subgroups: Sequence[str], bins) -> dict:
+    """Return which subgroup columns are binned, and how (quantile count or edges)."""
     bins = dict(bins or {})
     missing = [c for c in [*subgroups, *bins] if c not in data.columns]
     if missing:
@@ -116,7 +132,7 @@ def bin_subgroups(
             )
         if numeric and (col in bins or s.nunique() > MAX_LEVELS):
             spec[col] = bins.get(col, DEFAULT_BINS)
-    return bin_covariates(data, spec) if spec else data
+    return spec
 
 
 def ordered_levels(values: pd.Series) -> list[str]:
@@ -185,7 +201,16 @@ class SubgroupLayout:
 def interval_edges(levels: Sequence[str]) -> np.ndarray | None:
     """Bin edges of levels that are intervals (``"[18, 35)"``, ..., ``"[50, 66]"``), or None.
 
-    The labels of :func:`~pwbayes.bin_covariates` show the edges (six significant digits).
+    Parameters
+    ----------
+    levels : sequence of str
+        A subgroup variable's levels, in order.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The edges as the labels show them (six significant digits, :func:`bin_covariates`),
+        or None when the levels are not adjacent intervals.
     """
     pairs = []
     for label in map(str, levels):
@@ -200,28 +225,59 @@ def interval_edges(levels: Sequence[str]) -> np.ndarray | None:
     return np.array([pairs[0][0], *(high for _, high in pairs)])
 
 
+def _key(value: object) -> object:
+    """Return a level's identity: ``True``, ``"True"``, ``1`` and ``"1.0"`` are one."""
+    text = str(value)
+    if text in ("True", "False"):
+        return float(text == "True")
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def assign_levels(values: pd.Series, levels: Sequence[str], column: str) -> np.ndarray:
     """Index of each value's level of a subgroup variable.
 
-    A value is a level (as text: ``True`` is ``"True"``) or, for a binned numeric variable,
-    a number inside its bins. Anything else is refused, naming the values and the levels.
+    Parameters
+    ----------
+    values : pandas.Series
+        A level each (``True``, ``1`` and ``"True"`` are one level; ``0`` and ``0.0`` too)
+        or, for a binned numeric variable, a number inside its bins.
+    levels : sequence of str
+        The variable's levels, in the fit's order.
+    column : str
+        The column's name, for the error.
+
+    Returns
+    -------
+    numpy.ndarray
+        Level indices (int).
+
+    Raises
+    ------
+    DataError
+        Values that are no level, or numbers outside the bins; the message names them.
     """
-    text = values.astype(str)
-    known = {str(lev): k for k, lev in enumerate(levels)}
-    if text.isin(list(known)).all():
-        return text.map(known).to_numpy(dtype=int)
+    known = {_key(lev): k for k, lev in enumerate(levels)}
+    keys = values.map(_key)
+    found = keys.isin(list(known))
+    if found.all():
+        return keys.map(known).to_numpy(dtype=int)
     edges = interval_edges(levels)
     numbers = pd.to_numeric(values, errors="coerce")
     if edges is not None and numbers.notna().all():
-        outside = (numbers < edges[0]) | (numbers > edges[-1])
+        # the labels round the edges to six significant digits: allow for that at the ends
+        slack = 1e-6 * np.maximum(1.0, np.abs(edges[[0, -1]]))
+        outside = (numbers < edges[0] - slack[0]) | (numbers > edges[-1] + slack[1])
         if not outside.any():
             index = np.searchsorted(edges, numbers.to_numpy(float), side="right") - 1
-            return np.minimum(index, len(levels) - 1)
+            return np.clip(index, 0, len(levels) - 1)
         raise DataError(
             f"population column {column!r} has value(s) {quote_values(pd.unique(values[outside]))} "
             f"outside the fit's bins {list(levels)}: the model says nothing about them."
         )
-    bad = pd.unique(values[~text.isin(list(known))])
+    bad = pd.unique(values[~found])
     hint = " or numbers inside them" if edges is not None else ""
     raise DataError(
         f"population column {column!r} has value(s) {quote_values(bad)} that are not levels of "

@@ -164,9 +164,22 @@ def scalar_rv(name: str, prior: Prior, *, as_data: bool = False):
 def moderation(priors: ResolvedPriors, comps: Sequence[str], values: np.ndarray):
     """Create the site-level moderators' effects ``g`` and their part ``x_m . g_c``.
 
-    Creates ``moderator_effect`` (component x moderator, the ``moderator`` prior, its
-    parameters ``pm.Data``) and ``moderator_values`` (site x moderator, standardised), and
-    returns ``(g, x g')`` (the latter site x component).
+    Must be called inside a ``pm.Model`` with the ``component``, ``site`` and ``moderator``
+    coordinates. Creates ``moderator_effect`` (component x moderator, the ``moderator``
+    prior, its parameters ``pm.Data``) and ``moderator_values`` (site x moderator).
+
+    Parameters
+    ----------
+    priors : ResolvedPriors
+    comps : sequence of str
+        The components, in order.
+    values : numpy.ndarray
+        Standardised moderators (site x moderator).
+
+    Returns
+    -------
+    (g, shift)
+        ``moderator_effect`` and ``x g'`` (site x component).
     """
     dist, params = priors.params("moderator", comps)
     n = values.shape[1]  # parameters as full (component, moderator) arrays: the RV's shape

@@ -17,7 +17,7 @@ __all__ = ["plot_moderators"]
 
 
 class Moderated(Protocol):
-    """What the plot reads of a :class:`~pwbayes.SummaryResult` with moderators."""
+    """What the plot reads of a result (summary or person model) with moderators."""
 
     @property
     def note(self) -> str | None: ...
@@ -36,7 +36,7 @@ def plot_moderators(result: Moderated, *, title: str | None = None) -> Figure:
 
     Parameters
     ----------
-    result : SummaryResult
+    result : SummaryResult or PersonResult
         A fit with ``moderators=[...]``.
     title : str, optional
 
@@ -45,7 +45,7 @@ def plot_moderators(result: Moderated, *, title: str | None = None) -> Figure:
     matplotlib.figure.Figure
     """
     if not hasattr(result, "moderator_effects"):
-        raise DataError("plot_moderators needs a SummaryResult fitted with moderators=[...].")
+        raise DataError("plot_moderators needs a result fitted with moderators=[...].")
     table = result.moderator_effects()
     explained = {r["component"]: r for r in table.attrs["explained"]}
     labels = result.record.model.component_labels
@@ -65,7 +65,9 @@ def plot_moderators(result: Moderated, *, title: str | None = None) -> Figure:
     ticks = []
     for c in comps:
         share = explained[c]["share_mean"]
-        what = "one site" if np.isnan(share) else f"explains {share:.0%} of tau^2"
+        what = f"explains {share:.0%} of tau^2"
+        if np.isnan(share):
+            what = "one site" if explained[c]["sites"] < 2 else "share not shown"
         ticks.append(f"{labels.get(c, c)}\n({what})")
     axes[0, 0].set_yticks(y)
     axes[0, 0].set_yticklabels(ticks, fontsize=8)

@@ -50,7 +50,8 @@ def moderator_table(post: xr.Dataset, record: ModelRecord, hdi_prob: float = HDI
         ``effects``: ``component, moderator, per_sd_mean, per_sd_low, per_sd_high,
         per_unit_mean, per_unit_low, per_unit_high, p_positive``; ``explained``:
         ``component, share_mean, share_low, share_high, prior_share_mean, sites`` (NaN for
-        a component seen in one site). ``prior_share_mean`` is what the priors alone
+        a component seen in one site). A component whose draws disclosure control emptied
+        has no effect rows and a NaN share. ``prior_share_mean`` is what the priors alone
         imply: with few sites, moderators "explain" much of the variance by chance.
     """
     if not record.moderators or "moderator_effect" not in post:
@@ -66,6 +67,10 @@ def moderator_table(post: xr.Dataset, record: ModelRecord, hdi_prob: float = HDI
                       if c in record.arm_components[r.arm]}) for c in comps}  # fmt: skip
     for k, comp in enumerate(comps):
         per_sd = g.values[:, k, :]
+        emptied = bool(np.isnan(per_sd).any() or np.isnan(tau[:, k]).any())
+        if emptied:  # disclosure control emptied them (small cells): left out, not guessed
+            shares.append((comp, np.nan, np.nan, np.nan, np.nan, len(ran[comp])))
+            continue
         low, high = hdi(per_sd, hdi_prob)
         ulow, uhigh = hdi(per_sd / scale, hdi_prob)
         for j, name in enumerate(names):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..data.disclosure import MIN_CELL
 from ..data.subgroups import reference_levels
 from ..errors import PwbayesError
 from ..intervals import HDI_PROB, check_interval, hdi
@@ -196,7 +197,7 @@ class PersonResult(ResultBase):
                 "score (its effects do not depend on a base rate). Leave base_rate out."
             )
         disclosure = self.record.disclosure
-        min_cell = disclosure.min_cell if disclosure is not None else 10
+        min_cell = disclosure.min_cell if disclosure is not None else MIN_CELL
         cells = population_cells(population, m, min_cell)
         rng = np.random.default_rng(random_seed)
         comps, arms = predict_new_site(

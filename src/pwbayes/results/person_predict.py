@@ -269,16 +269,17 @@ def subgroup_shift(
     if record.subgroups is None or "delta" not in post:
         return 0.0
     delta = flat_draws(post, "delta")  # (draw, component, subgroup label)
+    labels = [str(v) for v in post["delta"].coords["subgroup"].values]
     by_site = "tau_sub_site" in post
     sd_site = flat_draws(post, "tau_sub_site")[:, :, None] if by_site else None
     out = np.zeros((*delta.shape[:2], len(levels)))
-    start = 0
-    for v, var_levels in enumerate(record.subgroups.levels.values()):
-        out += delta[:, :, start + levels[:, v]]
+    for v, (var, var_levels) in enumerate(record.subgroups.levels.items()):
+        # by name: a record may hold its variables in another order than the posterior
+        at = np.array([labels.index(f"{var}: {lev}") for lev in var_levels])
+        out += delta[:, :, at[levels[:, v]]]
         if sd_site is not None:
             z = rng.standard_normal((*delta.shape[:2], len(var_levels)))
             out += sd_site * (z - z.mean(axis=2, keepdims=True))[:, :, levels[:, v]]
-        start += len(var_levels)
     return out
 
 

@@ -30,7 +30,7 @@ from ...data.disclosure import MIN_CELL, check_min_cell
 from ...data.person import PersonData, validate_person
 from ...data.site_estimates import estimates_from
 from ...data.small_cells import policy_for
-from ...data.subgroups import SubgroupLayout, bin_subgroups
+from ...data.subgroups import SubgroupLayout, bin_subgroups, subgroup_edges
 from ...priors import resolve_priors
 from ..base import ModelBase, check_sites, weak_tau
 from . import options, stage_one
@@ -201,6 +201,8 @@ class PersonModel(ModelBase):
         self.min_cell = check_min_cell(min_cell)
         self.subgroups_by_site = subgroups_by_site
         self.subgroup_bins = options.subgroup_bins(subgroup_bins, subgroups)
+        # the exact edges of binned subgroup variables (in memory: refits cut the same way)
+        self._subgroup_edges = subgroup_edges(data, subgroups, subgroup_bins) if subgroups else {}
         self.data: PersonData = validate_person(
             bin_subgroups(data, subgroups, subgroup_bins) if subgroups else data,
             site=site,

@@ -196,4 +196,6 @@ def moderators_of(
         raise DataError(
             f"site_data={type(site_data).__name__}: give a DataFrame with one row per site."
         )
-    return site_moderators(data if site_data is None else site_data, site, columns, sites)
+    if site_data is None:  # on the persons' rows: rows the model drops may lack them
+        return site_moderators(data, site, columns, sites, skip_missing=True)
+    return site_moderators(site_data, site, columns, sites)

@@ -12,10 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
 from ...data.checks import site_labels
-from ...data.subgroups import interval_edges
 from ...errors import DataError
 
 if TYPE_CHECKING:
@@ -31,6 +28,17 @@ def held_out(model: PersonModel, site: str) -> PersonModel:
     nothing; its whitening block becomes the identity (non-centred: the site has no data),
     so its effects are drawn from the hierarchy given the other sites. The graph's structure
     is unchanged, so a fit reuses the compiled sampler. Binary outcomes, exact likelihood.
+
+    Parameters
+    ----------
+    model : PersonModel
+    site : str
+        One of its sites (holding it out twice is holding it out once).
+
+    Returns
+    -------
+    PersonModel
+        A copy; ``held_out_sites`` names the sites held out.
     """
     if site not in model.data.sites:
         raise DataError(f"held_out({site!r}): not a site; sites: {model.data.sites}.")
@@ -49,7 +57,7 @@ def held_out(model: PersonModel, site: str) -> PersonModel:
         blocks = model.whitening.blocks.copy()
         blocks[m] = 0.0
         out.whitening = dataclasses.replace(model.whitening, blocks=blocks)
-    out.held_out_sites = (*model.held_out_sites, site)
+    out.held_out_sites = tuple(dict.fromkeys((*model.held_out_sites, site)))
     out._model = None
     return out
 
@@ -66,6 +74,11 @@ def without_site(model: PersonModel, site: str) -> PersonModel:
 
     if site not in model.data.sites:
         raise DataError(f"without_site({site!r}): not a site; sites: {model.data.sites}.")
+    if model.held_out_sites:
+        raise DataError(
+            f"without_site({site!r}) on a model with sites held out of its likelihood "
+            f"({list(model.held_out_sites)}): drop the site from the full model instead."
+        )
     if len(model.data.sites) < 3:
         raise DataError("leaving a site out needs at least three sites (two remain to pool).")
     arguments = dict(model._arguments)
@@ -87,16 +100,9 @@ def without_site(model: PersonModel, site: str) -> PersonModel:
 
 
 def _bins_in_use(model: PersonModel) -> dict[str, list[float]] | None:
-    """Return the edges of every binned subgroup variable, read from its level labels."""
-    assert model.subgroup_layout is not None
-    data = model._arguments["data"]
-    bins = {}
-    for var, levels in model.subgroup_layout.levels.items():
-        edges = interval_edges(levels)
-        numeric = is_numeric_dtype(data[var]) and not is_bool_dtype(data[var])
-        if edges is not None and numeric:
-            bins[var] = [float(e) for e in edges]
-    return bins or None
+    """Return the exact edges of every binned subgroup variable (not the labels' rounding)."""
+    edges = {var: [float(e) for e in cut] for var, cut in model._subgroup_edges.items()}
+    return edges or None
 
 
 def with_priors(model: PersonModel, priors: Mapping) -> PersonModel:
@@ -109,4 +115,7 @@ def with_priors(model: PersonModel, priors: Mapping) -> PersonModel:
     merged = {k: v for k, v in own.items() if str(k).split("[")[0] not in replaced}
     merged.update(priors)
     arguments["priors"] = merged
-    return PersonModel(arguments.pop("data"), **arguments)
+    out = PersonModel(arguments.pop("data"), **arguments)
+    for site in model.held_out_sites:  # a held-out model stays held out
+        out = held_out(out, site)
+    return out
