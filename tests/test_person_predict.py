@@ -477,3 +477,22 @@ def test_subgroup_levels_match_across_types():
                                   [0, 1])  # fmt: skip
     with pytest.raises(pw.DataError, match="outside the fit's bins"):
         assign_levels(pd.Series([0.12]), bins, "v")
+
+
+def test_a_score_outcome_predicts_the_new_site_effect_whatever_the_population(people):
+    """A score's effect does not depend on who lives there (no subgroups): ``mu + tau eps``
+    draw by draw, also for a population of many covariate cells."""
+    answered = people[people.wellbeing_0_10.notna()]
+    score = pw.PersonModel(answered, site="municipality", arm="arm", outcome="wellbeing_0_10",
+                           family="normal", covariates=["wellbeing_0_10_baseline"])  # fmt: skip
+    fit = fake_person_result(score)
+    persons = answered[answered.municipality == "Utrecht"]
+    assert persons.wellbeing_0_10_baseline.nunique() > 1  # several cells
+    table = fit.predict_site(persons, random_seed=3)
+    post = fit.idata.posterior
+    mu = post["mu"].values.reshape(-1, post.sizes["component"])
+    tau = post["tau"].values.reshape(mu.shape)
+    beta = mu + tau * np.random.default_rng(3).standard_normal(mu.shape)
+    comps = table[table.component.notna()].set_index("component")
+    np.testing.assert_allclose(comps["mean"], beta.mean(0), rtol=1e-9)
+    assert table.attrs["scale"] == fit.record.model.scale

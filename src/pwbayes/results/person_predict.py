@@ -228,8 +228,10 @@ def predict_new_site(
     """
     mu, tau = flat_draws(post, "mu"), flat_draws(post, "tau")
     beta = mu + tau * rng.standard_normal(mu.shape) + moderator_shift(post, record, moderators)
-    # (draw, component, cell): the component effects of each cell's subgroup levels
-    per_cell = beta[:, :, None] + subgroup_shift(post, record, population.levels, rng)
+    # (draw, component, cell): the component effects of each cell's subgroup levels (the
+    # same in every cell without subgroups)
+    sub = subgroup_shift(post, record, population.levels, rng)
+    per_cell = np.broadcast_to(beta[:, :, None] + sub, (*beta.shape, len(population.weights)))
     arms = arm_components if arm_components is not None else record.arm_components
     comps = list(record.components)
     design = np.array([[float(c in arms[a]) for c in comps] for a in arms]).reshape(len(arms), -1)
