@@ -58,7 +58,7 @@ def person_loo_sites(
     LooSites
         As the summary model's; the PSIS columns are empty (no per-row likelihood).
     """
-    from ..models.person.refit import held_out, without_site
+    from ..models.person.refit import can_hold_out, held_out, without_site
 
     interval = check_interval(interval)
     m = result.record.model
@@ -85,9 +85,9 @@ def person_loo_sites(
             continue
         if progress:
             print(f"pwbayes loo: refit {k + 1}/{len(m.sites)} without {site}", flush=True)
-        # a binary outcome with the exact likelihood: the same graph with the site's counts
-        # zeroed (the compiled sampler is reused); otherwise the site's persons are dropped
-        masked = model.family == "bernoulli" and model.likelihood == "exact"
+        # the same graph with the site's counts zeroed (the compiled sampler is reused) where
+        # the model allows it; otherwise the site's persons are dropped
+        masked = can_hold_out(model.family, model.likelihood)
         refit, troubled = quiet_refit(
             (held_out if masked else without_site)(model, site), draws=draws, tune=tune,
             chains=chains, random_seed=None if random_seed is None else random_seed + k,

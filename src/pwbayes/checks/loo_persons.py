@@ -118,8 +118,8 @@ def person_loo_persons(result: PersonResult, model: PersonModel, chunk: int = 20
     # would give the hidden site's figures away; its count of high-k persons is rounded to
     # tens when a site's was hidden, for the same reason
     total = list(_site_row("all", elpd, lpd, k, counts, released, min_cell))
-    high = [int(np.sum(np.where(released & (rows.site_index == s)[None] & (k > PARETO_K_LIMIT),
-                                counts, 0))) for s in range(len(m.sites))]  # fmt: skip
+    high = [_high_k(k, counts, released & (rows.site_index == s)[None])
+            for s in range(len(m.sites))]  # fmt: skip
     if any(is_small(h, min_cell) for h in high) and not is_small(sum(high), min_cell):
         total[5] = count_text(sum(high), min_cell, exact=False)
     columns = ["site", "persons", "elpd_loo", "se", "p_loo", "high_k"]
@@ -164,6 +164,10 @@ def _site_row(site, elpd, lpd, k, counts, keep, min_cell) -> tuple:
     total = float((w * e).sum())
     var = float((w * (e - total / persons) ** 2).sum()) / persons  # over the persons
     p_loo = float((w * (np.where(keep, lpd, 0.0) - e)).sum())
-    high = int(w[np.where(keep, k, 0.0) > PARETO_K_LIMIT].sum())
     return (site, shown, total, float(np.sqrt(persons * var)), p_loo,
-            count_text(high, min_cell))  # fmt: skip
+            count_text(_high_k(k, counts, keep), min_cell))  # fmt: skip
+
+
+def _high_k(k: np.ndarray, counts: np.ndarray, keep: np.ndarray) -> int:
+    """Persons of ``keep`` whose Pareto k is above the limit."""
+    return int(np.where(keep & (np.nan_to_num(k) > PARETO_K_LIMIT), counts, 0).sum())

@@ -8,7 +8,6 @@ who share site, group, subgroup levels and covariates).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -60,12 +59,7 @@ def person_eta(
     site, component, level)``) add each row's subgroup terms to its arm's components.
     ``subset`` (row indices) limits the rows (default all).
     """
-    rows = model.cells
-    if subset is not None:
-        rows = dataclasses.replace(rows, site_index=rows.site_index[subset],
-                                   arm_index=rows.arm_index[subset],
-                                   group_index=rows.group_index[subset], x=rows.x[subset],
-                                   k=rows.k[subset], n=rows.n[subset])  # fmt: skip
+    rows = model.cells if subset is None else model.cells.take(subset)
     design = np.vstack([np.zeros((1, beta.shape[2])), model.data.design])  # 0: comparison
     shift = np.einsum("dsc,gc->dsg", beta, design)
     eta = alpha[:, rows.site_index] + gamma @ rows.x.T + shift[:, rows.site_index,

@@ -44,6 +44,12 @@ class Moderators:
         """Standardise the values of other sites (a new municipality) the same way."""
         return (np.asarray(values, dtype=float) - self.center) / self.scale
 
+    @classmethod
+    def of_values(cls, names: list[str], values: np.ndarray) -> Moderators:
+        """Raw values (site x moderator), standardised over these sites (SD with ddof 0)."""
+        values = np.asarray(values, dtype=float)
+        return cls(list(names), values, values.mean(axis=0), values.std(axis=0))
+
 
 def site_moderators(
     data: pd.DataFrame,
@@ -111,8 +117,7 @@ def site_moderators(
             f"{len(names)} moderator(s) for {len(sites)} sites: a site-level regression needs "
             f"at least two more sites than moderators ({len(names) + 2}); use fewer."
         )
-    scale = matrix.std(axis=0)
-    return Moderators(names, matrix, matrix.mean(axis=0), scale)
+    return Moderators.of_values(names, matrix)
 
 
 def _per_site(

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..data.moderators import Moderators
 from ..errors import DataError
 from ..intervals import HDI_PROB, hdi
 from ..record import ModelRecord
@@ -36,9 +37,9 @@ def standardised(
         return [], np.zeros((len(record.sites), 0)), np.zeros(0), np.ones(0)
     if order is not None:
         mods = {name: mods[name] for name in order}
-    raw = np.column_stack([np.asarray(v, dtype=float) for v in mods.values()])
-    center, scale = raw.mean(0), raw.std(0)
-    return list(mods), (raw - center) / scale, center, scale
+    # standardised as the model did (one piece of code for both)
+    m = Moderators.of_values(list(mods), np.column_stack([np.asarray(v) for v in mods.values()]))
+    return m.names, m.standardised, m.center, m.scale
 
 
 def moderator_table(post: xr.Dataset, record: ModelRecord, hdi_prob: float = HDI_PROB):

@@ -9,6 +9,7 @@ This module needs numpy only.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,18 @@ class LikelihoodRows:
     def size(self) -> int:
         """Number of likelihood rows."""
         return len(self.site_index)
+
+    def take(self, index: np.ndarray) -> LikelihoodRows:
+        """Return the rows at ``index`` (cells and counts unchanged otherwise)."""
+        return dataclasses.replace(
+            self,
+            site_index=self.site_index[index],
+            arm_index=self.arm_index[index],
+            group_index=self.group_index[index],
+            x=self.x[index],
+            k=self.k[index],
+            n=self.n[index],
+        )
 
     def cell_index(self) -> np.ndarray:
         """Cell (site x (comparison, arm) x subgroup combination) of each row."""

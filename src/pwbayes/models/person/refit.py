@@ -18,7 +18,16 @@ from ...errors import DataError
 if TYPE_CHECKING:
     from . import PersonModel
 
-__all__ = ["held_out", "with_priors", "without_site"]
+__all__ = ["can_hold_out", "held_out", "with_priors", "without_site"]
+
+
+def can_hold_out(family: str, likelihood: str | None) -> bool:
+    """Whether a person model of this family and likelihood can hold a site out.
+
+    A binary outcome with the exact likelihood: its counts are data. Otherwise a site is
+    dropped (:func:`without_site`) and the refit compiles a graph of its own.
+    """
+    return family == "bernoulli" and likelihood == "exact"
 
 
 def held_out(model: PersonModel, site: str) -> PersonModel:
@@ -42,7 +51,7 @@ def held_out(model: PersonModel, site: str) -> PersonModel:
     """
     if site not in model.data.sites:
         raise DataError(f"held_out({site!r}): not a site; sites: {model.data.sites}.")
-    if model.family != "bernoulli" or model.likelihood != "exact":
+    if not can_hold_out(model.family, model.likelihood):
         raise DataError(
             "holding a site out of the likelihood needs a binary outcome and the exact "
             f"likelihood (this model: {model.family!r}, {model.likelihood!r}); use "
